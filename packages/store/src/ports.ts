@@ -1,0 +1,221 @@
+/**
+ * The store's ports: what the rest of Marquee needs from the management database.
+ * Two implementations share one SQL schema (migrations/): PGlite in process (embedded default)
+ * and PostgreSQL (MARQUEE_DATABASE_URL). One contract suite (contract.test-suite.ts) runs on both.
+ */
+import type {
+  Advertiser,
+  ApiKey,
+  Asset,
+  Audience,
+  Campaign,
+  Creative,
+  LineItem,
+  Network,
+  Placement,
+  Publisher,
+  Site,
+  User,
+} from '@marquee/core';
+
+/** The entities managed through the generic repository, by their API name. */
+export interface EntityTypes {
+  advertiser: Advertiser;
+  campaign: Campaign;
+  lineItem: LineItem;
+  creative: Creative;
+  publisher: Publisher;
+  site: Site;
+  placement: Placement;
+  audience: Audience;
+  user: User;
+}
+export type EntityKind = keyof EntityTypes;
+export type AnyEntity = EntityTypes[EntityKind];
+
+/** The fields a caller writes: everything but id, version and timestamps. */
+export type Writable<T> = Omit<T, 'id' | 'version' | 'createdAt' | 'updatedAt'>;
+
+/**
+ * Tenant scope of a read or write. `all` is the network (admins, read-only users, internal roles);
+ * otherwise rows are visible only when they belong to one of the listed advertisers or publishers.
+ * Entities of the other side (publisher-side rows for an advertiser scope) are invisible.
+ */
+export type Scope =
+  | { readonly kind: 'all' }
+  | { readonly kind: 'tenant'; readonly advertiserIds: readonly string[]; readonly publisherIds: readonly string[] };
+
+export const ALL: Scope = Object.freeze({ kind: 'all' });
+
+/** Who made a change, for the audit log. */
+export interface Actor {
+  readonly userId: string | null;
+  readonly apiKeyId?: string | null;
+  readonly label: string; // e.g. "admin@localhost", "system:seed"
+  readonly requestId?: string;
+}
+
+export interface ListQuery {
+  /** Equality filters on indexed columns: status, advertiserId, campaignId, publisherId, siteId, priority, kind, role. */
+  readonly filters?: Readonly<Record<string, string | readonly string[]>>;
+  /** Case-insensitive substring of the name (or email for users). */
+  readonly search?: string;
+  /** Sort field: id (default, creation order), name, createdAt, updatedAt, status; prefix "-" for descending. */
+  readonly sort?: string;
+  /** 1..500, default 50. */
+  readonly limit?: number;
+  /** Opaque cursor from the previous page's `nextCursor`. */
+  readonly cursor?: string;
+  /** Include archived rows (default false unless filtering on status). */
+  readonly includeArchived?: boolean;
+}
+
+export interface Page<T> {
+  readonly items: T[];
+  readonly nextCursor: string | null;
+  /** Exact total of matching rows (counted with the same filters). */
+  readonly total: number;
+}
+
+export type WriteResult<T> =
+  | { readonly kind: 'ok'; readonly entity: T }
+  | { readonly kind: 'not_found' }
+  | { readonly kind: 'conflict'; readonly current: T }
+  | { readonly kind: 'duplicate'; readonly field: string };
+
+export interface EntityRepository<K extends EntityKind> {
+  readonly kind: K;
+  get(id: string, scope: Scope): Promise<EntityTypes[K] | undefined>;
+  getMany(ids: readonly string[], scope: Scope): Promise<EntityTypes[K][]>;
+  list(query: ListQuery, scope: Scope): Promise<Page<EntityTypes[K]>>;
+  /** `id` may be given (seed, import); otherwise generated. */
+  create(fields: Writable<EntityTypes[K]> & { id?: string }, actor: Actor): Promise<WriteResult<EntityTypes[K]>>;
+  /** Replaces the writable fields when `expectedVersion` matches; conflict otherwise. */
+  update(
+    id: string,
+    expectedVersion: number,
+    fields: Writable<EntityTypes[K]>,
+    scope: Scope,
+    actor: Actor,
+  ): Promise<WriteResult<EntityTypes[K]>>;
+  /** Sets status on many rows at once (bulk pause/activate/archive); returns the rows changed. */
+  setStatus(ids: readonly string[], status: string, scope: Scope, actor: Actor): Promise<EntityTypes[K][]>;
+}
+
+/** One change in the feed: every create, update or status change of a managed entity. */
+export interface Change {
+  readonly seq: number;
+  readonly kind: EntityKind | 'network';
+  readonly id: string;
+  readonly op: 'create' | 'update';
+  /** The entity after the change. */
+  readonly entity: unknown;
+  readonly at: string;
+}
+
+export interface Snapshot {
+  /** The feed position the snapshot is consistent with: follow from here. */
+  readonly seq: number;
+  readonly network: Network;
+  readonly entities: { readonly [K in EntityKind]: EntityTypes[K][] };
+}
+
+export interface ChangeFeed {
+  /** A consistent copy of every entity (including archived ones) and the sequence number it reflects. */
+  loadSnapshot(): Promise<Snapshot>;
+  /** Changes with seq > after, in order, at most `limit`. */
+  readSince(after: number, limit?: number): Promise<Change[]>;
+  /**
+   * Calls `onChanges` with every batch of changes after `after`, in order, within a second of commit
+   * (LISTEN/NOTIFY or in-process wake-ups, with polling as a safety net). Returns a stop function.
+   */
+  follow(after: number, onChanges: (changes: Change[]) => void | Promise<void>): () => Promise<void>;
+}
+
+export interface AuditEntry {
+  readonly id: number;
+  readonly at: string;
+  readonly actor: string;
+  readonly userId: string | null;
+  readonly requestId: string | null;
+  readonly action: string; // "create", "update", "status", "login", "adjust", ...
+  readonly kind: string;
+  readonly entityId: string;
+  readonly before: unknown;
+  readonly after: unknown;
+  /** Tenant columns of the changed row, so advertisers could later read their own trail. */
+  readonly advertiserId: string | null;
+  readonly publisherId: string | null;
+}
+
+export interface AuditLog {
+  record(entry: Omit<AuditEntry, 'id' | 'at'>): Promise<void>;
+  list(query: {
+    kind?: string;
+    entityId?: string;
+    userId?: string;
+    limit?: number;
+    cursor?: string;
+  }): Promise<Page<AuditEntry>>;
+}
+
+export interface StoredUser extends User {
+  readonly passwordHash: string | null;
+}
+
+export interface Credentials {
+  /** User with its password hash, by email (case-insensitive); archived users excluded. */
+  findUserByEmail(email: string): Promise<StoredUser | undefined>;
+  setPasswordHash(userId: string, hash: string, actor: Actor): Promise<void>;
+
+  createSession(session: { id: string; userId: string; csrfToken: string; expiresAt: Date }): Promise<void>;
+  /** The session when it exists and has not expired. */
+  getSession(id: string): Promise<{ userId: string; csrfToken: string; expiresAt: Date } | undefined>;
+  touchSession(id: string, expiresAt: Date): Promise<void>;
+  deleteSession(id: string): Promise<void>;
+  deleteSessionsOfUser(userId: string): Promise<void>;
+
+  createApiKey(key: ApiKey & { hash: string }, actor: Actor): Promise<void>;
+  /** Looks a key up by the SHA-256 hash of its secret; active, unexpired keys only. */
+  findApiKeyByHash(hash: string): Promise<ApiKey | undefined>;
+  listApiKeys(userId: string | null): Promise<ApiKey[]>;
+  revokeApiKey(id: string, actor: Actor): Promise<ApiKey | undefined>;
+  markApiKeyUsed(id: string, at: Date): Promise<void>;
+}
+
+export interface AssetStore {
+  /** Metadata of uploaded assets; bytes live behind BlobStorage. */
+  save(asset: Asset): Promise<Asset>;
+  get(id: string): Promise<Asset | undefined>;
+  findBySha(advertiserId: string, sha256: string): Promise<Asset | undefined>;
+  list(advertiserId: string | null, limit: number, cursor?: string): Promise<Page<Asset>>;
+}
+
+export interface NetworkSettings {
+  get(): Promise<Network>;
+  update(network: Network, actor: Actor): Promise<Network>;
+}
+
+/** Everything the management side needs, opened by createStore(). */
+export interface Store {
+  readonly backend: 'pglite' | 'postgres';
+  readonly repos: { readonly [K in EntityKind]: EntityRepository<K> };
+  readonly feed: ChangeFeed;
+  readonly audit: AuditLog;
+  readonly credentials: Credentials;
+  readonly assets: AssetStore;
+  readonly network: NetworkSettings;
+  /** True when the store has no users yet (first start: create the admin, load demo data). */
+  isEmpty(): Promise<boolean>;
+  /** Cheap round trip for readiness probes. */
+  ping(): Promise<boolean>;
+  close(): Promise<void>;
+}
+
+export interface StoreOptions {
+  /** postgres://... for PostgreSQL; otherwise PGlite persisted in `dataDir` (or in memory when dataDir is undefined). */
+  readonly databaseUrl?: string;
+  readonly dataDir?: string;
+  /** PostgreSQL schema to use (tests create one per run so they can run in parallel). Default "public". */
+  readonly schema?: string;
+}
