@@ -239,9 +239,18 @@ export function validateTargeting(root: TargetingNode, basePath = ''): Issue[] {
       }
       return;
     }
-    if (isAnd(n)) return n.and.forEach((c, i) => walk(c, `${path}/and/${i}`, depth + 1));
-    if (isOr(n)) return n.or.forEach((c, i) => walk(c, `${path}/or/${i}`, depth + 1));
-    if (isNot(n)) return walk(n.not, `${path}/not`, depth + 1);
+    if (isAnd(n)) {
+      n.and.forEach((c, i) => walk(c, `${path}/and/${i}`, depth + 1));
+      return;
+    }
+    if (isOr(n)) {
+      n.or.forEach((c, i) => walk(c, `${path}/or/${i}`, depth + 1));
+      return;
+    }
+    if (isNot(n)) {
+      walk(n.not, `${path}/not`, depth + 1);
+      return;
+    }
     const bad = (i: number, why: string) =>
       issues.push({ path: `${path}/values/${i}`, message: why, code: 'bad_value' });
     if (n.dimension === 'kv' && !n.key)
