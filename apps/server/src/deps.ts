@@ -1,0 +1,29 @@
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import type { Store } from '@marquee/store';
+import type {
+  FastifyBaseLogger,
+  FastifyInstance,
+  RawReplyDefaultExpression,
+  RawRequestDefaultExpression,
+  RawServerDefault,
+} from 'fastify';
+import type { Config } from './config.ts';
+
+/** Everything a route module needs, built once by the composition root (main.ts / createApp). */
+export interface AppDeps {
+  readonly config: Config;
+  readonly store: Store;
+  readonly logger: FastifyBaseLogger;
+}
+
+/** The Fastify instance every route module receives: TypeBox schemas give typed requests. */
+export type App = FastifyInstance<
+  RawServerDefault,
+  RawRequestDefaultExpression,
+  RawReplyDefaultExpression,
+  FastifyBaseLogger,
+  TypeBoxTypeProvider
+>;
+
+/** A route module: `export const xRoutes: RouteModule = async (app, deps) => { app.get(...) }`. */
+export type RouteModule = (app: App, deps: AppDeps) => Promise<void>;
