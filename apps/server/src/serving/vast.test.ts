@@ -62,12 +62,12 @@ describe('VAST 4.2', () => {
 
   it('parses in a real VAST client with impression, tracking and click URLs intact', async () => {
     const doc = new DOMParser().parseFromString(buildVast(ad), 'text/xml');
-    const parsed = await new VASTParser().parseVAST(doc as unknown as Document);
+    const parsed = await new VASTParser().parseVAST(doc as unknown as Parameters<VASTParser['parseVAST']>[0]);
     expect(parsed.ads).toHaveLength(1);
     const [parsedAd] = parsed.ads;
-    expect(parsedAd!.impressionURLTemplates.map((t) => t.url)).toEqual([ad.impressionUrl]);
+    expect(parsedAd!.impressionURLTemplates.map((t: { url: string }) => t.url)).toEqual([ad.impressionUrl]);
     expect(parsedAd!.title).toBe(ad.title);
-    const linear = parsedAd!.creatives.find((c) => c.type === 'linear') as unknown as {
+    const linear = parsedAd!.creatives.find((c: { type: string }) => c.type === 'linear') as unknown as {
       duration: number;
       mediaFiles: { fileURL: string; mimeType: string; width: number }[];
       videoClickThroughURLTemplate: { url: string };
