@@ -1,1 +1,4 @@
+export { createStore } from './create-store.ts';
+export { BadCursorError, BadQueryError } from './errors.ts';
 export * from './ports.ts';
+export { MAX_LIST_LIMIT } from './postgres-entity-repository.ts';

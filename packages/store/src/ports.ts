@@ -1,7 +1,7 @@
 /**
  * The store's ports: what the rest of Marquee needs from the management database.
  * Two implementations share one SQL schema (migrations/): PGlite in process (embedded default)
- * and PostgreSQL (MARQUEE_DATABASE_URL). One contract suite (contract.test-suite.ts) runs on both.
+ * and PostgreSQL (MARQUEE_DATABASE_URL). One contract suite (store.contract.ts) runs on both.
  */
 import type {
   Advertiser,
@@ -98,6 +98,14 @@ export interface EntityRepository<K extends EntityKind> {
     scope: Scope,
     actor: Actor,
   ): Promise<WriteResult<EntityTypes[K]>>;
+  /**
+   * Creates many rows in one transaction, all or nothing (imports, seeding, benchmarks). Every row is
+   * audited and put on the change feed exactly like `create`.
+   */
+  createMany(
+    items: readonly (Writable<EntityTypes[K]> & { id?: string })[],
+    actor: Actor,
+  ): Promise<WriteResult<EntityTypes[K][]>>;
   /** Sets status on many rows at once (bulk pause/activate/archive); returns the rows changed. */
   setStatus(ids: readonly string[], status: string, scope: Scope, actor: Actor): Promise<EntityTypes[K][]>;
 }

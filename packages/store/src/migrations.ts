@@ -1,0 +1,175 @@
+/**
+ * The schema, as ordered migrations. Each is a list of statements (PGlite's extended protocol runs one
+ * statement per query). Applied at open inside one transaction holding an advisory lock, so two
+ * processes starting together on the same database do not race; applied ids are recorded in
+ * `marquee_migrations`, so opening again is a no-op. Never edit a shipped migration: add a new one.
+ */
+import { type Kysely, sql } from 'kysely';
+import type { Database } from './database.ts';
+
+export interface Migration {
+  readonly id: number;
+  readonly name: string;
+  readonly statements: readonly string[];
+}
+
+/** Columns every managed entity table has; `data` holds the whole entity (the API document). */
+const entityColumns = `
+  id text primary key,
+  name text not null,
+  status text not null,
+  version integer not null,
+  created_at timestamptz not null,
+  updated_at timestamptz not null,
+  data jsonb not null`;
+
+/** Keyset pagination indexes: every sort is (column, id), optionally under a tenant column. */
+function sortIndexes(table: string, prefix?: string): string[] {
+  const lead = prefix ? `${prefix}, ` : '';
+  const tag = prefix ? `_${prefix}` : '';
+  return [
+    ...(prefix ? [`create index ${table}${tag}_id_idx on ${table} (${prefix}, id)`] : []),
+    `create index ${table}${tag}_name_idx on ${table} (${lead}name, id)`,
+    `create index ${table}${tag}_created_idx on ${table} (${lead}created_at, id)`,
+    `create index ${table}${tag}_updated_idx on ${table} (${lead}updated_at, id)`,
+    `create index ${table}${tag}_status_idx on ${table} (${lead}status, id)`,
+  ];
+}
+
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    id: 1,
+    name: 'initial schema',
+    statements: [
+      `create table network (
+        id integer primary key check (id = 1),
+        name text not null,
+        currency text not null,
+        time_zone text not null,
+        version integer not null default 1,
+        updated_at timestamptz not null default now())`,
+      `insert into network (id, name, currency, time_zone) values (1, 'Marquee Network', 'USD', 'UTC')`,
+
+      `create table advertisers (${entityColumns})`,
+      ...sortIndexes('advertisers'),
+
+      `create table campaigns (${entityColumns}, advertiser_id text not null)`,
+      ...sortIndexes('campaigns'),
+      ...sortIndexes('campaigns', 'advertiser_id'),
+
+      `create table line_items (${entityColumns},
+        advertiser_id text not null, campaign_id text not null, priority text not null)`,
+      ...sortIndexes('line_items'),
+      ...sortIndexes('line_items', 'advertiser_id'),
+      `create index line_items_campaign_id_idx on line_items (campaign_id, id)`,
+      `create index line_items_priority_idx on line_items (priority, id)`,
+
+      `create table creatives (${entityColumns}, advertiser_id text not null, kind text not null)`,
+      ...sortIndexes('creatives'),
+      ...sortIndexes('creatives', 'advertiser_id'),
+      `create index creatives_kind_idx on creatives (kind, id)`,
+
+      `create table publishers (${entityColumns})`,
+      ...sortIndexes('publishers'),
+
+      `create table sites (${entityColumns}, publisher_id text not null, kind text not null)`,
+      ...sortIndexes('sites'),
+      ...sortIndexes('sites', 'publisher_id'),
+
+      `create table placements (${entityColumns}, publisher_id text not null, site_id text not null)`,
+      ...sortIndexes('placements'),
+      ...sortIndexes('placements', 'publisher_id'),
+      `create index placements_site_id_idx on placements (site_id, id)`,
+
+      // advertiser_id null: a network-wide segment.
+      `create table audiences (${entityColumns}, advertiser_id text, key text not null)`,
+      `create unique index audiences_key_key on audiences ((coalesce(advertiser_id, '')), key)`,
+      ...sortIndexes('audiences'),
+      ...sortIndexes('audiences', 'advertiser_id'),
+
+      `create table users (${entityColumns}, email text not null, role text not null, password_hash text)`,
+      `create unique index users_email_key on users (lower(email))`,
+      ...sortIndexes('users'),
+      `create index users_role_idx on users (role, id)`,
+
+      `create table sessions (
+        id text primary key,
+        user_id text not null references users (id) on delete cascade,
+        csrf_token text not null,
+        expires_at timestamptz not null,
+        created_at timestamptz not null default now())`,
+      `create index sessions_user_idx on sessions (user_id)`,
+      `create index sessions_expires_idx on sessions (expires_at)`,
+
+      `create table api_keys (
+        id text primary key,
+        user_id text not null references users (id) on delete cascade,
+        name text not null,
+        prefix text not null,
+        scope text not null,
+        status text not null,
+        hash text not null,
+        version integer not null,
+        last_used_at timestamptz,
+        expires_at timestamptz,
+        created_at timestamptz not null,
+        updated_at timestamptz not null)`,
+      `create unique index api_keys_hash_key on api_keys (hash)`,
+      `create index api_keys_user_idx on api_keys (user_id, id)`,
+
+      `create table assets (
+        id text primary key,
+        advertiser_id text not null,
+        sha256 text not null,
+        data jsonb not null,
+        created_at timestamptz not null)`,
+      `create unique index assets_sha_key on assets (advertiser_id, sha256)`,
+      `create index assets_advertiser_idx on assets (advertiser_id, id)`,
+
+      `create table audit_log (
+        id bigserial primary key,
+        at timestamptz not null,
+        actor text not null,
+        user_id text,
+        api_key_id text,
+        request_id text,
+        action text not null,
+        kind text not null,
+        entity_id text not null,
+        before jsonb,
+        after jsonb,
+        advertiser_id text,
+        publisher_id text)`,
+      `create index audit_log_entity_idx on audit_log (kind, entity_id, id)`,
+      `create index audit_log_user_idx on audit_log (user_id, id)`,
+
+      `create table changes (
+        seq bigserial primary key,
+        kind text not null,
+        entity_id text not null,
+        op text not null,
+        entity jsonb not null,
+        at timestamptz not null)`,
+    ],
+  },
+];
+
+/** Applies the migrations not yet recorded, in order, in one transaction. */
+export async function migrate(db: Kysely<Database>, lockKey: readonly [number, number]): Promise<number[]> {
+  return db.transaction().execute(async (trx) => {
+    await sql`select pg_advisory_xact_lock(${lockKey[0]}::int4, ${lockKey[1]}::int4)`.execute(trx);
+    await sql`create table if not exists marquee_migrations (
+      id integer primary key,
+      name text not null,
+      applied_at timestamptz not null default now())`.execute(trx);
+    const done = new Set((await trx.selectFrom('marquee_migrations').select('id').execute()).map((r) => r.id));
+    const applied: number[] = [];
+    for (const migration of MIGRATIONS) {
+      if (done.has(migration.id)) continue;
+      for (const statement of migration.statements) await sql.raw(statement).execute(trx);
+      await trx.insertInto('marquee_migrations').values({ id: migration.id, name: migration.name }).execute();
+      applied.push(migration.id);
+    }
+    return applied;
+  });
+}
