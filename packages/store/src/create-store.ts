@@ -61,6 +61,11 @@ async function openPostgres(databaseUrl: string, schema: string): Promise<Store>
   // An idle client losing its connection (database restart) emits 'error' on the pool; unhandled it
   // would crash the process. The next query simply gets a fresh connection.
   pool.on('error', () => {});
+  // The same can happen to a client while it is checked out (between statements of a transaction);
+  // the query in flight rejects on its own, so the event itself needs no handling.
+  pool.on('connect', (client) => {
+    client.on('error', () => {});
+  });
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   try {
     await sql`create schema if not exists ${sql.id(schema)}`.execute(db).catch((error: unknown) => {
