@@ -7,6 +7,7 @@ import type {
   RawRequestDefaultExpression,
   RawServerDefault,
 } from 'fastify';
+import type { BlobStorage } from './assets/blob-storage.ts';
 import type { Config } from './config.ts';
 
 /** Everything a route module needs, built once by the composition root (main.ts / createApp). */
@@ -14,6 +15,8 @@ export interface AppDeps {
   readonly config: Config;
   readonly store: Store;
   readonly logger: FastifyBaseLogger;
+  /** Where uploaded asset bytes live; default: LocalDiskBlobStorage under `<dataDir>/assets/`. */
+  readonly blobs?: BlobStorage;
 }
 
 /** The Fastify instance every route module receives: TypeBox schemas give typed requests. */
