@@ -213,7 +213,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, argv: readonly 
     }
     if (parsed !== undefined) {
       if (validateFile(parsed)) {
-        for (const [k, v] of Object.entries(parsed)) {
+        for (const [k, v] of Object.entries(parsed as Record<string, unknown>)) {
           raw[k] = v;
           source.set(k, label);
         }

@@ -1,0 +1,169 @@
+/**
+ * The HTTP composition root: one Fastify instance with validation, errors, request ids, logs, security headers,
+ * CORS for the public serving routes, rate limits, auth, metrics and OpenAPI, and every route module under /api/v1.
+ */
+import cookie from '@fastify/cookie';
+import cors from '@fastify/cors';
+import helmet from '@fastify/helmet';
+import rateLimit from '@fastify/rate-limit';
+import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
+import { TARGETING_JSON_SCHEMA } from '@marquee/core';
+import Fastify, { type FastifyPluginAsync, LogController, type RouteOptions } from 'fastify';
+import { CONFIG_DEFAULTS } from './config.ts';
+import type { App, AppDeps, RouteModule } from './deps.ts';
+import { createApiKeyManager } from './http/auth/api-keys.ts';
+import { InMemoryLoginThrottle, type LoginThrottle } from './http/auth/login-throttle.ts';
+import { registerPrincipalResolver } from './http/auth/principal-resolver.ts';
+import { createSessionManager } from './http/auth/sessions.ts';
+import { registerErrorHandlers } from './http/error-handler.ts';
+import { MarqueeError } from './http/errors.ts';
+import { createHttpMetrics, registerMetrics } from './http/metrics.ts';
+import { addErrorResponses, registerOpenApi } from './http/openapi.ts';
+import { genRequestId, REQUEST_ID_HEADER } from './http/request-id.ts';
+import { createRouteIndex } from './http/route-index.ts';
+import { apiKeyRoutes } from './http/routes/api-keys.ts';
+import { auditRoutes } from './http/routes/audit.ts';
+import { authRoutes } from './http/routes/auth.ts';
+import { healthRoutes } from './http/routes/health.ts';
+import { networkRoutes } from './http/routes/network.ts';
+import { userRoutes } from './http/routes/users.ts';
+import { buildValidator } from './http/validator-compiler.ts';
+import { createLifecycle, type Lifecycle } from './lifecycle/lifecycle.ts';
+// TODO(entities): register the entity CRUD and asset modules once they exist:
+// import { assetRoutes } from './http/routes/assets.ts';
+// import { entityRoutes } from './http/routes/entities.ts';
+
+export const API_PREFIX = '/api/v1';
+const VERSION = '0.1.0';
+
+export interface AppOptions {
+  /** Shared with main.ts so a signal can turn /health to 503 before the server stops. */
+  readonly lifecycle?: Lifecycle;
+  /** Failed-login counter; in-process by default (a shared one for several servers). */
+  readonly loginThrottle?: LoginThrottle;
+  /** Clock in epoch milliseconds for sessions, keys and the login throttle (tests inject one). */
+  readonly now?: () => number;
+}
+
+export interface RegisteredRoute {
+  readonly method: string;
+  readonly url: string;
+  readonly hidden: boolean;
+}
+
+const registered = new WeakMap<object, RegisteredRoute[]>();
+/** Every route registered on an app (for the OpenAPI coverage test and diagnostics). */
+export function registeredRoutes(app: App): readonly RegisteredRoute[] {
+  return registered.get(app) ?? [];
+}
+
+export async function createApp(deps: AppDeps, options: AppOptions = {}): Promise<App> {
+  const { config, store } = deps;
+  const now = options.now ?? Date.now;
+  const lifecycle = options.lifecycle ?? createLifecycle();
+
+  const app = Fastify({
+    loggerInstance: deps.logger,
+    bodyLimit: config.bodyLimitBytes,
+    genReqId: genRequestId,
+    requestIdHeader: false, // genReqId reads and checks the header itself
+    logController: new LogController({ requestIdLogLabel: 'requestId' }),
+    trustProxy: config.trustProxy ?? CONFIG_DEFAULTS.trustProxy,
+    return503OnClosing: true,
+    // Our factory returns Ajv validators, which Fastify's ajv-compiler typing does not describe.
+    schemaController: { compilersFactory: { buildValidator: buildValidator as never } },
+    ajv: { customOptions: { removeAdditional: false } },
+    routerOptions: { maxParamLength: 200 },
+  }).withTypeProvider<TypeBoxTypeProvider>() as unknown as App;
+
+  const routes: RegisteredRoute[] = [];
+  registered.set(app, routes);
+  const routeIndex = createRouteIndex();
+  app.addHook('onRoute', (route: RouteOptions) => {
+    addErrorResponses(route);
+    const methods = Array.isArray(route.method) ? route.method : [route.method];
+    const hidden = Boolean((route.schema as { hide?: boolean } | undefined)?.hide);
+    for (const method of methods) routes.push({ method, url: route.url, hidden });
+    routeIndex.add(methods, route.url);
+  });
+
+  app.addSchema(TARGETING_JSON_SCHEMA);
+  // Only JSON bodies (and multipart where an upload route registers it): a text/plain body is a 415, not a string.
+  app.removeContentTypeParser('text/plain');
+
+  app.addHook('onRequest', (request, reply, done) => {
+    reply.header(REQUEST_ID_HEADER, request.id);
+    done();
+  });
+
+  registerErrorHandlers(app, routeIndex);
+
+  await app.register(helmet, {
+    // An API: nothing to render, except the docs page, which sets its own policy (openapi.ts).
+    contentSecurityPolicy: {
+      useDefaults: false,
+      directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"], baseUri: ["'none'"], formAction: ["'none'"] },
+    },
+    crossOriginResourcePolicy: { policy: 'same-site' },
+    hsts: config.secureCookies ? { maxAge: 31_536_000, includeSubDomains: false } : false,
+  });
+
+  // Public serving routes (/v1/*: decisions, tracking) are called from any page, without credentials.
+  // The management API (/api/*) gets no CORS headers: the dashboard is served from the same origin.
+  await app.register(cors, {
+    delegator: (request, callback) => {
+      const isPublic = (request.url ?? '').startsWith('/v1/');
+      callback(null, isPublic ? { origin: '*', credentials: false, maxAge: 600 } : { origin: false });
+    },
+  });
+
+  await app.register(rateLimit, {
+    global: true,
+    max: config.rateLimitPerMinute ?? CONFIG_DEFAULTS.rateLimitPerMinute,
+    timeWindow: 60_000,
+    keyGenerator: (request) => request.ip,
+    errorResponseBuilder: (_request, context) =>
+      new MarqueeError('MQ_ERR_RATE_LIMITED', `Too many requests; retry in ${context.after}`, [], {
+        'retry-after': String(Math.ceil(context.ttl / 1000)),
+      }),
+  });
+
+  await app.register(cookie);
+
+  const metrics = createHttpMetrics();
+  registerMetrics(app, metrics);
+
+  await registerOpenApi(app, config.publicUrl, VERSION);
+
+  const sessions = createSessionManager({ credentials: store.credentials, ttlSeconds: config.sessionTtlSeconds, now });
+  const apiKeys = createApiKeyManager({ credentials: store.credentials, logger: deps.logger, now });
+  const throttle =
+    options.loginThrottle ??
+    new InMemoryLoginThrottle({
+      maxFailuresPerAccount: config.loginMaxFailuresPerAccount ?? CONFIG_DEFAULTS.loginMaxFailuresPerAccount,
+      maxFailuresPerIp: config.loginMaxFailuresPerIp ?? CONFIG_DEFAULTS.loginMaxFailuresPerIp,
+      windowSeconds: config.loginWindowSeconds ?? CONFIG_DEFAULTS.loginWindowSeconds,
+      now,
+    });
+  registerPrincipalResolver(app, { store, sessions, apiKeys, secureCookies: config.secureCookies });
+
+  await app.register(healthRoutes(lifecycle, store));
+
+  const modules: RouteModule[] = [
+    authRoutes({ sessions, throttle }),
+    userRoutes,
+    apiKeyRoutes({ apiKeys }),
+    auditRoutes,
+    networkRoutes,
+    // entityRoutes, assetRoutes,  (TODO(entities): see the imports above)
+  ];
+  for (const module of modules) {
+    const plugin: FastifyPluginAsync = async (instance) => module(instance as unknown as App, deps);
+    await app.register(plugin, { prefix: API_PREFIX });
+  }
+
+  app.addHook('onReady', async () => {
+    lifecycle.markReady();
+  });
+  return app;
+}
