@@ -1,0 +1,570 @@
+import type { FrequencyCap, LineItem, Placement, Publisher } from '@marquee/core';
+import { describe, expect, it } from 'vitest';
+import { BudgetPacingGate, InMemorySpendCounters } from './budget-pacing-gate.ts';
+import {
+  type Ad,
+  cappedCandidates,
+  type DecidePorts,
+  type Decision,
+  decide,
+  type PlacementDecision,
+} from './decide.ts';
+import type { DecisionRequest } from './decision-request.ts';
+import { FixedPriorPredictor } from './fixed-prior-predictor.ts';
+import * as f from './fixtures.ts';
+import type { FrequencyCapView } from './ports.ts';
+import { mulberry32 } from './rng.ts';
+import { applyChanges, buildServingSnapshot, type ServingSnapshot } from './serving-snapshot.ts';
+
+const NOW = Date.parse('2026-03-02T12:00:00Z'); // a Monday
+
+const ADVERTISERS = ['adv_a', 'adv_b', 'adv_c', 'adv_d'];
+
+interface World {
+  lineItems: LineItem[];
+  placements?: Partial<Placement>;
+  publisher?: Partial<Publisher>;
+  extraCreatives?: ReturnType<typeof f.creative>[];
+}
+
+/** Advertiser adv_x has campaign cmp_x and creative cr_x (300x250 banner). */
+function world(w: World): ServingSnapshot {
+  return buildServingSnapshot(
+    f.storeSnapshot({
+      advertisers: ADVERTISERS.map((a) => f.advertiser(a)),
+      campaigns: ADVERTISERS.map((a) => f.campaign(`cmp_${a.slice(4)}`, a)),
+      creatives: [
+        ...ADVERTISERS.map((a) => f.creative(`cr_${a.slice(4)}`, a)),
+        f.creative('cr_wide', 'adv_a', { width: 728, height: 90 }),
+        f.creative('cr_video', 'adv_a', {
+          kind: 'vast',
+          format: 'video',
+          width: undefined,
+          height: undefined,
+          video: {
+            mediaUrl: 'https://cdn.example/v.mp4',
+            mimeType: 'video/mp4',
+            durationSec: 15,
+            width: 640,
+            height: 360,
+          },
+        }),
+        ...(w.extraCreatives ?? []),
+      ],
+      lineItems: w.lineItems,
+      publishers: [f.publisher('pub_1', w.publisher)],
+      sites: [f.site('site_1', 'pub_1', { categories: ['IAB12'] })],
+      placements: [
+        f.placement('plc_1', 'site_1', 'pub_1', w.placements),
+        f.placement('plc_2', 'site_1', 'pub_1', w.placements),
+        f.placement('plc_w', 'site_1', 'pub_1', { sizes: [{ w: 728, h: 90 }] }),
+        f.placement('plc_off', 'site_1', 'pub_1', { status: 'paused' }),
+      ],
+    }),
+  );
+}
+
+/** A line item of advertiser `adv` ('a'..'d') with its campaign and creative. */
+const li = (id: string, adv: string, o: Partial<LineItem> = {}) =>
+  f.lineItem(id, `adv_${adv}`, `cmp_${adv}`, [`cr_${adv}`], o);
+
+const req = (o: Partial<DecisionRequest> = {}): DecisionRequest => ({
+  placements: [{ placementId: 'plc_1' }],
+  country: 'US',
+  device: 'mobile',
+  ...o,
+});
+
+function run(s: ServingSnapshot, r: DecisionRequest = req(), ports: DecidePorts = {}, seed = 1): Decision {
+  return decide(r, s, NOW, mulberry32(seed), ports);
+}
+function ads(p: PlacementDecision | undefined): readonly Ad[] {
+  return p?.kind === 'filled' ? p.ads : [];
+}
+function winner(d: Decision, i = 0): string | undefined {
+  return ads(d.placements[i])[0]?.lineItemId;
+}
+function reasonOf(s: ServingSnapshot, id: string, r: DecisionRequest = req(), ports: DecidePorts = {}) {
+  const d = run(s, { ...r, explain: { lineItemIds: [id] } }, ports);
+  return d.explain?.map((e) => e.reason);
+}
+
+describe('decide: filling', () => {
+  it('fills a placement with the matching line item and its creative', () => {
+    const s = world({ lineItems: [li('li_1', 'a', { targeting: { dimension: 'country', values: ['US'] } })] });
+    const d = run(s);
+    expect(d.placements).toHaveLength(1);
+    const p = d.placements[0]!;
+    expect(p.kind).toBe('filled');
+    const ad = ads(p)[0]!;
+    expect(ad).toMatchObject({ lineItemId: 'li_1', creativeId: 'cr_a', advertiserId: 'adv_a', campaignId: 'cmp_a' });
+    expect(d.explain).toBeUndefined();
+  });
+
+  it('answers unknown and inactive placements and no match with reasons, not errors', () => {
+    const s = world({ lineItems: [li('li_1', 'a', { targeting: { dimension: 'country', values: ['FR'] } })] });
+    const d = run(
+      s,
+      req({ placements: [{ placementId: 'plc_nope' }, { placementId: 'plc_off' }, { placementId: 'plc_1' }] }),
+    );
+    expect(d.placements).toEqual([
+      { kind: 'no_fill', placementId: 'plc_nope', reason: 'unknown_placement' },
+      { kind: 'no_fill', placementId: 'plc_off', reason: 'inactive_placement' },
+      { kind: 'no_fill', placementId: 'plc_1', reason: 'no_match' },
+    ]);
+  });
+
+  it('says no_eligible when candidates matched but all were rejected', () => {
+    const s = world({ lineItems: [li('li_1', 'a', { startAt: '2027-01-01T00:00:00Z' })] });
+    expect(run(s).placements[0]).toEqual({ kind: 'no_fill', placementId: 'plc_1', reason: 'no_eligible' });
+  });
+});
+
+describe('decide: every rejection has its reason', () => {
+  it('status and no_active_creative (left out of the index, reported by explain)', () => {
+    const s = world({
+      lineItems: [
+        li('li_paused', 'a', { status: 'paused' }),
+        f.lineItem('li_nocr', 'adv_b', 'cmp_b', ['cr_missing']),
+        li('li_ok', 'c'),
+      ],
+    });
+    expect(reasonOf(s, 'li_paused')).toEqual(['status']);
+    expect(reasonOf(s, 'li_nocr')).toEqual(['no_active_creative']);
+    expect(winner(run(s))).toBe('li_ok');
+  });
+
+  it('status of the campaign or the advertiser', () => {
+    const snap = f.storeSnapshot({
+      advertisers: [f.advertiser('adv_a', { status: 'paused' }), f.advertiser('adv_b')],
+      campaigns: [f.campaign('cmp_a', 'adv_a'), f.campaign('cmp_b', 'adv_b', { status: 'archived' })],
+      creatives: [f.creative('cr_a', 'adv_a'), f.creative('cr_b', 'adv_b')],
+      lineItems: [li('li_a', 'a'), li('li_b', 'b')],
+    });
+    const s = buildServingSnapshot(snap);
+    expect(s.lineItems).toHaveLength(0);
+    expect([...s.excluded]).toEqual([
+      ['li_a', 'status'],
+      ['li_b', 'status'],
+    ]);
+  });
+
+  it('flight: before start, after end, and the campaign flight', () => {
+    const s = world({
+      lineItems: [
+        li('li_future', 'a', { startAt: '2026-04-01T00:00:00Z' }),
+        li('li_ended', 'b', { endAt: '2026-03-02T11:59:59Z' }),
+      ],
+    });
+    expect(reasonOf(s, 'li_future')).toEqual(['flight']);
+    expect(reasonOf(s, 'li_ended')).toEqual(['flight']);
+    // Built with nowMs, an ended line item is not indexed at all.
+    const later = buildServingSnapshot(
+      f.storeSnapshot({
+        advertisers: [f.advertiser('adv_b')],
+        campaigns: [f.campaign('cmp_b', 'adv_b', { endAt: '2026-02-01T00:00:00Z' })],
+        creatives: [f.creative('cr_b', 'adv_b')],
+        lineItems: [li('li_b', 'b')],
+      }),
+      NOW,
+    );
+    expect(later.excluded.get('li_b')).toBe('flight');
+  });
+
+  it('targeting', () => {
+    const s = world({ lineItems: [li('li_fr', 'a', { targeting: { dimension: 'country', values: ['FR'] } })] });
+    expect(reasonOf(s, 'li_fr')).toEqual(['targeting']);
+  });
+
+  it('blocked_advertiser and blocked_category (a block on IAB7 covers IAB7-1)', () => {
+    const s = world({
+      lineItems: [li('li_a', 'a'), li('li_b', 'b'), li('li_c', 'c')],
+      publisher: { blockedAdvertiserIds: ['adv_a'], blockedCategories: ['IAB7'] },
+      extraCreatives: [],
+    });
+    const s2 = applyChanges(s, [f.change(2, 'creative', f.creative('cr_b', 'adv_b', { categories: ['IAB7-1'] }))]);
+    expect(reasonOf(s2, 'li_a')).toEqual(['blocked_advertiser']);
+    expect(reasonOf(s2, 'li_b')).toEqual(['blocked_category']);
+    expect(winner(run(s2))).toBe('li_c');
+    // The advertiser's own categories count as the creative's.
+    const s3 = applyChanges(s2, [f.change(3, 'advertiser', f.advertiser('adv_c', { categories: ['IAB7'] }))]);
+    expect(reasonOf(s3, 'li_c')).toEqual(['blocked_category']);
+  });
+
+  it('currency_mismatch', () => {
+    const s = world({ lineItems: [li('li_eur', 'a', { currency: 'EUR' })] });
+    expect(reasonOf(s, 'li_eur')).toEqual(['currency_mismatch']);
+  });
+
+  it('no_fitting_creative (size and format)', () => {
+    const s = world({
+      lineItems: [
+        f.lineItem('li_wide', 'adv_a', 'cmp_a', ['cr_wide']),
+        f.lineItem('li_video', 'adv_a', 'cmp_a', ['cr_video']),
+        li('li_b', 'b'),
+      ],
+    });
+    expect(reasonOf(s, 'li_wide')).toEqual(['no_fitting_creative']);
+    expect(reasonOf(s, 'li_video')).toEqual(['no_fitting_creative']);
+    const d = run(s, req({ placements: [{ placementId: 'plc_w' }] }));
+    expect(winner(d)).toBe('li_wide');
+    expect(ads(d.placements[0])[0]!.creativeId).toBe('cr_wide');
+  });
+
+  it('below_floor binds standard and price priority, not sponsorship or house', () => {
+    const s = world({
+      placements: { floorMicros: 3_000_000 },
+      lineItems: [
+        li('li_std', 'a', { rateMicros: 2_000_000 }),
+        li('li_pp', 'b', { rateMicros: 2_999_999, priority: 'price_priority' }),
+        li('li_house', 'c', { rateMicros: 0, priority: 'house' }),
+      ],
+    });
+    expect(reasonOf(s, 'li_std')).toEqual(['below_floor']);
+    expect(reasonOf(s, 'li_pp')).toEqual(['below_floor']);
+    expect(winner(run(s))).toBe('li_house');
+  });
+
+  it('frequency_cap, from the prefetched view and from ads already chosen in the request', () => {
+    const cap: FrequencyCap = { count: 2, per: 'day' };
+    const s = world({
+      lineItems: [
+        li('li_capped', 'a', { frequencyCaps: [cap], allowSameAdvertiser: true }),
+        li('li_b', 'b', { rateMicros: 1 }),
+      ],
+    });
+    const seen = (n: number): FrequencyCapView => ({
+      count: (id, c) => (id === 'li_capped' && c.per === 'day' ? n : 0),
+    });
+    expect(winner(run(s, req(), { frequencyCaps: seen(1) }))).toBe('li_capped');
+    expect(reasonOf(s, 'li_capped', req(), { frequencyCaps: seen(2) })).toEqual(['frequency_cap']);
+    // A line item serves once per request, even where its advertiser may appear twice.
+    const two = run(s, req({ placements: [{ placementId: 'plc_1' }, { placementId: 'plc_2' }] }), {
+      frequencyCaps: seen(1),
+    });
+    expect([winner(two, 0), winner(two, 1)]).toEqual(['li_capped', 'li_b']);
+    expect(cappedCandidates(req(), s, NOW)).toEqual(['li_capped']);
+  });
+
+  it('pacing: lifetime and daily budgets (daily in the line item zone) and impression goals', () => {
+    const s = world({
+      lineItems: [
+        li('li_life', 'a', { lifetimeBudgetMicros: 10_000_000 }),
+        li('li_day', 'b', { dailyBudgetMicros: 5_000_000, timeZone: 'Pacific/Auckland' }),
+        li('li_goal', 'c', { dailyImpressionGoal: 100 }),
+        li('li_free', 'd', { rateMicros: 1 }),
+      ],
+    });
+    const spend = new InMemorySpendCounters();
+    spend.add('li_life', '2026-03-01', 10_000_000, 5000);
+    // NOW is Monday 12:00 UTC = Tuesday 01:00 in Auckland: Monday's spend no longer counts there.
+    spend.add('li_day', '2026-03-02', 5_000_000, 10);
+    spend.add('li_goal', '2026-03-02', 0, 100);
+    const pacing = new BudgetPacingGate(s, spend);
+    expect(reasonOf(s, 'li_life', req(), { pacing })).toEqual(['pacing']);
+    expect(reasonOf(s, 'li_goal', req(), { pacing })).toEqual(['pacing']);
+    expect(reasonOf(s, 'li_day', req(), { pacing })).toEqual(['won']);
+    spend.add('li_day', '2026-03-03', 5_000_000, 10);
+    expect(reasonOf(s, 'li_day', req(), { pacing })).toEqual(['pacing']);
+  });
+
+  it('same_advertiser across placements unless the placement or the line item allows it', () => {
+    const two = req({ placements: [{ placementId: 'plc_1' }, { placementId: 'plc_2' }] });
+    const items = [
+      li('li_a1', 'a', { rateMicros: 5_000_000 }),
+      f.lineItem('li_a2', 'adv_a', 'cmp_a', ['cr_a'], { rateMicros: 4_000_000 }),
+      li('li_b', 'b', { rateMicros: 1_000_000 }),
+    ];
+    const d = run(world({ lineItems: items }), { ...two, explain: true });
+    expect([winner(d, 0), winner(d, 1)]).toEqual(['li_a1', 'li_b']);
+    expect(d.explain).toContainEqual({
+      placementId: 'plc_2',
+      lineItemId: 'li_a2',
+      reason: 'same_advertiser',
+      ecpmMicros: 4_000_000,
+    });
+    const byPlacement = run(world({ lineItems: items, placements: { allowSameAdvertiser: true } }), two);
+    expect([winner(byPlacement, 0), winner(byPlacement, 1)]).toEqual(['li_a1', 'li_a2']);
+    items[1] = { ...items[1]!, allowSameAdvertiser: true };
+    const byLineItem = run(world({ lineItems: items }), two);
+    expect([winner(byLineItem, 0), winner(byLineItem, 1)]).toEqual(['li_a1', 'li_a2']);
+  });
+
+  it('lower_priority and outbid for the eligible losers', () => {
+    const s = world({
+      lineItems: [
+        li('li_sp', 'a', { priority: 'sponsorship', rateMicros: 1_000_000 }),
+        li('li_std', 'b', { rateMicros: 9_000_000 }),
+        li('li_sp2', 'c', { priority: 'sponsorship', rateMicros: 500_000 }),
+      ],
+    });
+    const d = run(s, req({ explain: true }));
+    expect(d.explain).toEqual([
+      { placementId: 'plc_1', lineItemId: 'li_sp', reason: 'won', ecpmMicros: 1_000_000 },
+      { placementId: 'plc_1', lineItemId: 'li_sp2', reason: 'outbid', ecpmMicros: 500_000 },
+      { placementId: 'plc_1', lineItemId: 'li_std', reason: 'lower_priority', ecpmMicros: 9_000_000 },
+    ]);
+  });
+});
+
+describe('decide: tiers and eCPM', () => {
+  it('sponsorship > standard > price_priority > house, whatever the rates', () => {
+    const items = [
+      li('li_house', 'a', { priority: 'house', rateMicros: 99_000_000 }),
+      li('li_pp', 'b', { priority: 'price_priority', rateMicros: 50_000_000 }),
+      li('li_std', 'c', { priority: 'standard', rateMicros: 10_000_000 }),
+      li('li_sp', 'd', { priority: 'sponsorship', rateMicros: 1_000_000 }),
+    ];
+    const order: string[] = [];
+    let rest = items;
+    while (rest.length > 0) {
+      const w = winner(run(world({ lineItems: rest })))!;
+      order.push(w);
+      rest = rest.filter((x) => x.id !== w);
+    }
+    expect(order).toEqual(['li_sp', 'li_std', 'li_pp', 'li_house']);
+  });
+
+  it('turns CPC and CPA rates into eCPM with the predicted rates', () => {
+    const s = world({
+      lineItems: [
+        li('li_cpm', 'a', { rateMicros: 2_000_000 }), // $2 CPM
+        li('li_cpc', 'b', { pricingModel: 'cpc', rateMicros: 1_000_000 }), // $1 per click
+        li('li_cpa', 'c', { pricingModel: 'cpa', rateMicros: 50_000_000 }), // $50 per conversion
+      ],
+    });
+    const ecpms = (predictor: FixedPriorPredictor) =>
+      Object.fromEntries(
+        run(s, req({ explain: true }), { predictor }).explain!.map((e) => [e.lineItemId, e.ecpmMicros]),
+      );
+    // CTR 0.1%: $1 CPC = $1 CPM; CVR 2%: $50 CPA = $1 CPM.
+    expect(ecpms(new FixedPriorPredictor({ ctrPpm: 1_000, cvrPpm: 20_000 }))).toEqual({
+      li_cpm: 2_000_000,
+      li_cpc: 1_000_000,
+      li_cpa: 1_000_000,
+    });
+    // CTR 0.3%: $3 CPC eCPM beats $2 CPM.
+    const p = new FixedPriorPredictor({ ctrPpm: 3_000, perLineItem: new Map([['li_cpa', { cvrPpm: 100_000 }]]) });
+    expect(ecpms(p)).toEqual({ li_cpc: 3_000_000, li_cpa: 15_000_000, li_cpm: 2_000_000 });
+    expect(winner(run(s, req(), { predictor: p }))).toBe('li_cpa');
+  });
+});
+
+describe('decide: auction prices', () => {
+  const two = (placement: Partial<Placement>, a = 5_000_000, b = 3_000_000) =>
+    world({
+      placements: placement,
+      lineItems: [li('li_a', 'a', { rateMicros: a }), li('li_b', 'b', { rateMicros: b })],
+    });
+  const price = (s: ServingSnapshot) => ads(run(s).placements[0])[0]!;
+
+  it('second price: the runner-up plus one micro', () => {
+    expect(price(two({}))).toMatchObject({
+      lineItemId: 'li_a',
+      auction: 'second_price',
+      bidEcpmMicros: 5_000_000,
+      clearingEcpmMicros: 3_000_001,
+      chargeRateMicros: 3_000_001,
+    });
+  });
+  it('second price: at least the floor', () => {
+    expect(price(two({ floorMicros: 4_000_000 }, 5_000_000, 4_000_000)).clearingEcpmMicros).toBe(4_000_001);
+    expect(
+      price(world({ placements: { floorMicros: 4_000_000 }, lineItems: [li('li_a', 'a', { rateMicros: 5_000_000 })] }))
+        .clearingEcpmMicros,
+    ).toBe(4_000_000);
+  });
+  it('second price: a single bidder pays the floor, zero without one', () => {
+    expect(price(world({ lineItems: [li('li_a', 'a', { rateMicros: 5_000_000 })] })).clearingEcpmMicros).toBe(0);
+  });
+  it('second price: a tie clears at the bid', () => {
+    const p = price(two({}, 5_000_000, 5_000_000));
+    expect(p.clearingEcpmMicros).toBe(5_000_000);
+  });
+  it('first price: the winner pays its bid', () => {
+    expect(price(two({ auction: 'first_price' }))).toMatchObject({
+      auction: 'first_price',
+      clearingEcpmMicros: 5_000_000,
+    });
+  });
+  it('a CPC winner pays its rate scaled by clearing / bid', () => {
+    const s = world({
+      lineItems: [
+        li('li_a', 'a', { pricingModel: 'cpc', rateMicros: 4_000_000 }),
+        li('li_b', 'b', { rateMicros: 2_000_000 }),
+      ],
+    });
+    // eCPM at CTR 0.1% = $4; runner-up $2: clears at $2.000001 eCPM, so a click costs 4 * 2.000001 / 4.
+    expect(ads(run(s).placements[0])[0]).toMatchObject({
+      bidEcpmMicros: 4_000_000,
+      clearingEcpmMicros: 2_000_001,
+      chargeRateMicros: 2_000_001,
+    });
+  });
+  it('sponsorship and house clear at their own rate', () => {
+    const s = world({
+      lineItems: [
+        li('li_sp', 'a', { priority: 'sponsorship', rateMicros: 7_000_000 }),
+        li('li_b', 'b', { priority: 'sponsorship', rateMicros: 1_000_000 }),
+      ],
+    });
+    expect(price(s)).toMatchObject({ auction: 'fixed', clearingEcpmMicros: 7_000_000 });
+  });
+  it('the runner-up is in the winner tier and not excluded by the same-advertiser rule', () => {
+    const s = world({
+      lineItems: [
+        li('li_a', 'a', { rateMicros: 5_000_000 }),
+        li('li_pp', 'b', { priority: 'price_priority', rateMicros: 4_000_000 }),
+      ],
+    });
+    expect(price(s).clearingEcpmMicros).toBe(0);
+  });
+  it('several slots: each pays the next one down (generalised second price)', () => {
+    const s = world({
+      lineItems: [
+        li('li_a', 'a', { rateMicros: 5_000_000 }),
+        li('li_b', 'b', { rateMicros: 3_000_000 }),
+        li('li_c', 'c', { rateMicros: 1_000_000 }),
+      ],
+    });
+    const d = run(s, req({ placements: [{ placementId: 'plc_1', count: 2 }] }));
+    expect(ads(d.placements[0]).map((a) => [a.lineItemId, a.clearingEcpmMicros])).toEqual([
+      ['li_a', 3_000_001],
+      ['li_b', 1_000_001],
+    ]);
+  });
+});
+
+describe('decide: creative rotation', () => {
+  it('rotates by weight with the seeded rng', () => {
+    const s = world({
+      extraCreatives: [f.creative('cr_a2', 'adv_a')],
+      lineItems: [
+        f.lineItem('li_a', 'adv_a', 'cmp_a', [], {
+          creatives: [
+            { creativeId: 'cr_a', weight: 1 },
+            { creativeId: 'cr_a2', weight: 3 },
+          ],
+        }),
+      ],
+    });
+    const rng = mulberry32(42);
+    const counts: Record<string, number> = { cr_a: 0, cr_a2: 0 };
+    for (let i = 0; i < 8000; i++) counts[ads(decide(req(), s, NOW, rng).placements[0])[0]!.creativeId]!++;
+    expect(counts.cr_a! / 8000).toBeGreaterThan(0.23);
+    expect(counts.cr_a! / 8000).toBeLessThan(0.27);
+    // Only creatives that fit are rotated: on the 728x90 placement it is always cr_wide.
+  });
+
+  it('breaks eCPM ties at random, not by position', () => {
+    const s = world({ lineItems: [li('li_a', 'a'), li('li_b', 'b')] });
+    const wins = new Set<string>();
+    for (let seed = 1; seed < 40; seed++) wins.add(winner(run(s, req(), {}, seed))!);
+    expect(wins).toEqual(new Set(['li_a', 'li_b']));
+  });
+});
+
+describe('decide: time zones', () => {
+  const at = (iso: string, s: ServingSnapshot, r = req()) => winner(decide(r, s, Date.parse(iso), mulberry32(1)));
+  const office = { weekdays: [1, 2, 3, 4, 5], startHour: 9, endHour: 17 };
+
+  it('day-parting is in the line item zone, across DST', () => {
+    const s = world({ lineItems: [li('li_ny', 'a', { timeZone: 'America/New_York', dayParting: [office] })] });
+    // Winter: New York is UTC-5. 13:59Z = 08:59 local, 14:00Z = 09:00.
+    expect(at('2026-03-02T13:59:00Z', s)).toBeUndefined();
+    expect(at('2026-03-02T14:00:00Z', s)).toBe('li_ny');
+    expect(at('2026-03-02T21:59:00Z', s)).toBe('li_ny');
+    expect(at('2026-03-02T22:00:00Z', s)).toBeUndefined();
+    // Summer (DST from 8 March 2026): UTC-4. 13:00Z = 09:00 local.
+    expect(at('2026-03-09T12:59:00Z', s)).toBeUndefined();
+    expect(at('2026-03-09T13:00:00Z', s)).toBe('li_ny');
+    // Saturday local.
+    expect(at('2026-03-07T15:00:00Z', s)).toBeUndefined();
+    // Monday 01:00Z is still Sunday evening in New York.
+    const evening = world({
+      lineItems: [
+        li('li_ny', 'a', { timeZone: 'America/New_York', dayParting: [{ weekdays: [0], startHour: 20, endHour: 21 }] }),
+      ],
+    });
+    expect(at('2026-03-02T01:30:00Z', evening)).toBe('li_ny');
+  });
+
+  it('hour and weekday targeting are in the line item zone, half-hour offsets included', () => {
+    const s = world({
+      lineItems: [
+        li('li_in', 'a', {
+          timeZone: 'Asia/Kolkata',
+          targeting: {
+            and: [{ dimension: 'hour', values: [9] }, { not: { dimension: 'weekday', values: [0, 6] } }],
+          },
+        }),
+        li('li_utc', 'b', { targeting: { dimension: 'hour', values: [9] } }),
+      ],
+    });
+    // Kolkata is UTC+5:30: 09:00 local = 03:30Z.
+    expect(at('2026-03-02T03:29:00Z', s)).toBeUndefined();
+    expect(at('2026-03-02T03:30:00Z', s)).toBe('li_in');
+    expect(at('2026-03-02T04:29:00Z', s)).toBe('li_in');
+    expect(at('2026-03-02T04:30:00Z', s)).toBeUndefined();
+    expect(at('2026-03-02T09:30:00Z', s)).toBe('li_utc');
+    // Sunday in Kolkata.
+    expect(at('2026-03-01T03:45:00Z', s)).toBeUndefined();
+  });
+});
+
+describe('snapshot updates', () => {
+  it('a paused line item stops serving, a new one serves, the old snapshot is untouched', () => {
+    const a = li('li_a', 'a', { rateMicros: 5_000_000 });
+    const s1 = world({ lineItems: [a] });
+    expect(winner(run(s1))).toBe('li_a');
+    const s2 = applyChanges(s1, [f.change(2, 'lineItem', { ...a, status: 'paused', version: 2 })]);
+    expect(run(s2).placements[0]).toMatchObject({ kind: 'no_fill', reason: 'no_match' });
+    expect(winner(run(s1))).toBe('li_a');
+    const s3 = applyChanges(s2, [f.change(3, 'lineItem', li('li_b', 'b'))]);
+    expect(winner(run(s3))).toBe('li_b');
+    expect(s3.seq).toBe(3);
+    // Changes at or before the snapshot's position are ignored.
+    expect(applyChanges(s3, [f.change(3, 'lineItem', { ...a, version: 3 })]).lineItemById.has('li_a')).toBe(false);
+    // A placement change is live too.
+    const s4 = applyChanges(s3, [
+      f.change(4, 'placement', f.placement('plc_1', 'site_1', 'pub_1', { status: 'paused' })),
+    ]);
+    expect(run(s4).placements[0]).toMatchObject({ kind: 'no_fill', reason: 'inactive_placement' });
+  });
+
+  it('index and scan give the same decisions', () => {
+    const items: LineItem[] = [];
+    const countries = ['US', 'FR', 'DE'];
+    for (let i = 0; i < 60; i++) {
+      items.push(
+        li(`li_${i}`, 'abcd'[i % 4]!, {
+          rateMicros: 1_000_000 + ((i * 7919) % 13) * 100_000,
+          priority: (['sponsorship', 'standard', 'price_priority', 'house'] as const)[i % 4]!,
+          targeting:
+            i % 3 === 0
+              ? { dimension: 'country', values: [countries[i % 3]!] }
+              : i % 3 === 1
+                ? {
+                    and: [
+                      { dimension: 'keyword', values: ['k1', 'k2'] },
+                      { not: { dimension: 'device', values: ['desktop'] } },
+                    ],
+                  }
+                : null,
+        }),
+      );
+    }
+    const s = world({ lineItems: items });
+    for (const country of countries)
+      for (const device of ['mobile', 'desktop'])
+        for (const keywords of [[], ['k1'], ['k2', 'k3']]) {
+          const r = req({
+            country,
+            device,
+            keywords,
+            placements: [{ placementId: 'plc_1', count: 2 }, { placementId: 'plc_2' }],
+          });
+          expect(run(s, r, { matcher: 'index' }, 7)).toEqual(run(s, r, { matcher: 'scan' }, 7));
+        }
+  });
+});

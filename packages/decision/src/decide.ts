@@ -1,0 +1,398 @@
+/**
+ * decide(): one ad (or `count` ads) per requested placement. Pure and synchronous: time, randomness,
+ * data and the prefetched counters come in as arguments; nothing here does I/O.
+ *
+ * Per placement:
+ *   1. candidates: the targeting index (or, in explain mode and in the benchmark's baseline, a scan);
+ *   2. eligibility, cheapest rule first, each rejection with its reason code (reasons.ts);
+ *   3. ranking: tier (sponsorship > standard > price_priority > house), then eCPM, then a random
+ *      tie-break;
+ *   4. selection with the same-advertiser rule, then the clearing price and creative rotation.
+ */
+import { type Creative, creativeFitsPlacement, mulDiv, type PricingModel, type Priority } from '@marquee/core';
+import { placeAssignment, requestAssignment } from './assignment.ts';
+import type { DecisionRequest } from './decision-request.ts';
+import { FixedPriorPredictor } from './fixed-prior-predictor.ts';
+import { ALWAYS_ALLOW, type FrequencyCapView, NO_CAPS, type PacingGate, type RatePredictor } from './ports.ts';
+import type { NoFillReason, RejectReason } from './reasons.ts';
+import type { Rng } from './rng.ts';
+import type { ServingCreative, ServingLineItem, ServingPlacement, ServingSnapshot } from './serving-snapshot.ts';
+import type { Assignment } from './targeting-scan.ts';
+
+export interface DecidePorts {
+  readonly frequencyCaps?: FrequencyCapView;
+  readonly pacing?: PacingGate;
+  readonly predictor?: RatePredictor;
+  /** 'scan' evaluates every line item's tree: the benchmark's baseline. Default 'index'. */
+  readonly matcher?: 'index' | 'scan';
+}
+
+export type AuctionKind = 'first_price' | 'second_price' | 'fixed';
+
+export interface Ad {
+  readonly lineItemId: string;
+  readonly campaignId: string;
+  readonly advertiserId: string;
+  readonly creativeId: string;
+  readonly creative: Creative;
+  readonly priority: Priority;
+  readonly pricingModel: PricingModel;
+  /** The eCPM the line item ranked with (micros per thousand impressions). */
+  readonly bidEcpmMicros: number;
+  /** What it pays, as eCPM (micros per thousand impressions). */
+  readonly clearingEcpmMicros: number;
+  /**
+   * What it pays in its own pricing unit: per thousand impressions (cpm), per click (cpc), per
+   * conversion (cpa), per day (flat). For cpc/cpa it is the rate scaled by clearing / bid.
+   */
+  readonly chargeRateMicros: number;
+  readonly auction: AuctionKind;
+}
+
+export type PlacementDecision =
+  | { readonly kind: 'filled'; readonly placementId: string; readonly ads: readonly Ad[] }
+  | { readonly kind: 'no_fill'; readonly placementId: string; readonly reason: NoFillReason };
+
+export interface ExplainEntry {
+  /** null for reasons that hold for the whole snapshot (status, no active creative). */
+  readonly placementId: string | null;
+  readonly lineItemId: string;
+  readonly reason: RejectReason | 'won';
+  readonly ecpmMicros?: number;
+}
+
+export interface Decision {
+  readonly placements: readonly PlacementDecision[];
+  readonly explain?: readonly ExplainEntry[];
+}
+
+const DEFAULT_PREDICTOR = new FixedPriorPredictor();
+const MAX_COUNT = 10;
+
+interface Eligible {
+  sli: ServingLineItem;
+  ecpm: number;
+  tiebreak: number;
+  reason: RejectReason | 'won' | undefined;
+}
+
+/** The request-scoped state threaded through the placements. */
+interface Ctx {
+  readonly snapshot: ServingSnapshot;
+  readonly nowMs: number;
+  readonly rng: Rng;
+  readonly caps: FrequencyCapView;
+  readonly pacing: PacingGate;
+  readonly predictor: RatePredictor;
+  readonly trace: ExplainEntry[] | undefined;
+  readonly traceFilter: ReadonlySet<string> | undefined;
+  /** Advertisers and line items already serving in this request. */
+  readonly usedAdvertisers: string[];
+  readonly usedLineItems: string[];
+}
+
+export function decide(
+  request: DecisionRequest,
+  snapshot: ServingSnapshot,
+  nowMs: number,
+  rng: Rng,
+  ports: DecidePorts = {},
+): Decision {
+  const explain = request.explain;
+  const trace: ExplainEntry[] | undefined = explain ? [] : undefined;
+  const ctx: Ctx = {
+    snapshot,
+    nowMs,
+    rng,
+    caps: ports.frequencyCaps ?? NO_CAPS,
+    pacing: ports.pacing ?? ALWAYS_ALLOW,
+    predictor: ports.predictor ?? DEFAULT_PREDICTOR,
+    trace,
+    traceFilter: typeof explain === 'object' ? new Set(explain.lineItemIds) : undefined,
+    usedAdvertisers: [],
+    usedLineItems: [],
+  };
+  if (trace) {
+    for (const [id, reason] of snapshot.excluded) note(ctx, null, id, reason);
+  }
+  const scan = ports.matcher === 'scan' || trace !== undefined;
+  const base = requestAssignment(request, snapshot, nowMs);
+  const out: PlacementDecision[] = [];
+  for (const pr of request.placements) {
+    const sp = snapshot.placements.get(pr.placementId);
+    if (!sp) {
+      out.push({ kind: 'no_fill', placementId: pr.placementId, reason: 'unknown_placement' });
+      continue;
+    }
+    if (!sp.active) {
+      out.push({ kind: 'no_fill', placementId: sp.id, reason: 'inactive_placement' });
+      continue;
+    }
+    const a = placeAssignment(base, request, sp);
+    const count = Math.min(MAX_COUNT, Math.max(1, Math.floor(pr.count ?? 1)));
+    out.push(decidePlacement(ctx, sp, a, count, scan));
+  }
+  return trace ? { placements: out, explain: trace } : { placements: out };
+}
+
+/** Line item ids among the request's index candidates that have frequency caps: what to prefetch. */
+export function cappedCandidates(request: DecisionRequest, snapshot: ServingSnapshot, nowMs: number): string[] {
+  const base = requestAssignment(request, snapshot, nowMs);
+  const ids = new Set<string>();
+  for (const pr of request.placements) {
+    const sp = snapshot.placements.get(pr.placementId);
+    if (!sp?.active) continue;
+    const n = snapshot.index.match(placeAssignment(base, request, sp));
+    for (let i = 0; i < n; i++) {
+      const sli = snapshot.lineItems[snapshot.index.out[i]!]!;
+      if (sli.frequencyCaps.length > 0) ids.add(sli.id);
+    }
+  }
+  return [...ids];
+}
+
+function note(ctx: Ctx, placementId: string | null, lineItemId: string, reason: RejectReason | 'won', ecpm?: number) {
+  if (!ctx.trace || (ctx.traceFilter && !ctx.traceFilter.has(lineItemId))) return;
+  ctx.trace.push(
+    ecpm === undefined ? { placementId, lineItemId, reason } : { placementId, lineItemId, reason, ecpmMicros: ecpm },
+  );
+}
+
+function decidePlacement(
+  ctx: Ctx,
+  sp: ServingPlacement,
+  a: Assignment,
+  count: number,
+  scan: boolean,
+): PlacementDecision {
+  const { snapshot } = ctx;
+  const eligible: Eligible[] = [];
+  let matched = 0;
+  if (scan) {
+    const all = snapshot.lineItems;
+    for (let i = 0; i < all.length; i++) {
+      const sli = all[i]!;
+      if (!sli.matchTree(a)) {
+        if (ctx.trace) note(ctx, sp.id, sli.id, 'targeting');
+        continue;
+      }
+      matched++;
+      consider(ctx, sp, sli, eligible);
+    }
+  } else {
+    const index = snapshot.index;
+    const n = index.match(a);
+    // Snapshot order, as the scan sees them: the rng is drawn in the same order, so both paths decide alike.
+    if (n > 1) index.out.subarray(0, n).sort();
+    for (let i = 0; i < n; i++) {
+      const sli = snapshot.lineItems[index.out[i]!]!;
+      if (sli.residual && !sli.matchTree(a)) continue;
+      matched++;
+      consider(ctx, sp, sli, eligible);
+    }
+  }
+  if (eligible.length === 0) {
+    return { kind: 'no_fill', placementId: sp.id, reason: matched === 0 ? 'no_match' : 'no_eligible' };
+  }
+  if (eligible.length > 1) eligible.sort(byRank);
+
+  // Selection: best first, skipping advertisers already serving unless allowed.
+  const allowSame = sp.placement.allowSameAdvertiser;
+  const winners: Eligible[] = [];
+  for (const e of eligible) {
+    if (winners.length === count) {
+      e.reason = e.sli.tier > winners[winners.length - 1]!.sli.tier ? 'lower_priority' : 'outbid';
+      continue;
+    }
+    const sli = e.sli;
+    if (ctx.usedLineItems.includes(sli.id)) {
+      e.reason = 'same_line_item';
+      continue;
+    }
+    if (!allowSame && !sli.allowSameAdvertiser && ctx.usedAdvertisers.includes(sli.advertiserId)) {
+      e.reason = 'same_advertiser';
+      continue;
+    }
+    e.reason = 'won';
+    winners.push(e);
+    ctx.usedAdvertisers.push(sli.advertiserId);
+    ctx.usedLineItems.push(sli.id);
+  }
+  if (ctx.trace) for (const e of eligible) note(ctx, sp.id, e.sli.id, e.reason!, e.ecpm);
+  if (winners.length === 0) return { kind: 'no_fill', placementId: sp.id, reason: 'no_eligible' };
+
+  const ads: Ad[] = [];
+  for (const w of winners) ads.push(toAd(ctx, sp, w, eligible));
+  return { kind: 'filled', placementId: sp.id, ads };
+}
+
+function byRank(x: Eligible, y: Eligible): number {
+  return x.sli.tier - y.sli.tier || y.ecpm - x.ecpm || x.tiebreak - y.tiebreak;
+}
+
+/** Eligibility of one targeted candidate; eligible ones are appended with their eCPM. */
+function consider(ctx: Ctx, sp: ServingPlacement, sli: ServingLineItem, eligible: Eligible[]): void {
+  const r = check(ctx, sp, sli);
+  if (typeof r === 'number') eligible.push({ sli, ecpm: r, tiebreak: ctx.rng(), reason: undefined });
+  else if (ctx.trace) note(ctx, sp.id, sli.id, r);
+}
+
+/** The first rule the candidate fails, or its eCPM when it passes them all. */
+function check(ctx: Ctx, sp: ServingPlacement, sli: ServingLineItem): RejectReason | number {
+  const now = ctx.nowMs;
+  if (now < sli.startMs || now >= sli.endMs) return 'flight';
+  if (sli.dayMask !== null && sli.dayMask[sli.clock.hourOfWeek(now)] !== 1) return 'day_parting';
+  if (sp.blockedAdvertisers.size > 0 && sp.blockedAdvertisers.has(sli.advertiserId)) return 'blocked_advertiser';
+  if (sli.currency !== sp.placement.currency) return 'currency_mismatch';
+  const fit = creativeState(sli, sp);
+  if (fit !== undefined) return fit;
+  const ecpm = ecpmOf(ctx, sli, sp);
+  if (floorApplies(sli) && ecpm < sp.placement.floorMicros) return 'below_floor';
+  const caps = sli.frequencyCaps;
+  if (caps.length > 0) {
+    for (let i = 0; i < caps.length; i++) {
+      const cap = caps[i]!;
+      if (ctx.caps.count(sli.id, cap, now) >= cap.count) return 'frequency_cap';
+    }
+  }
+  if (!ctx.pacing.allow(sli.id, now, ctx.rng)) return 'pacing';
+  return ecpm;
+}
+
+/**
+ * Floors bind the auctioned tiers (standard, price priority). Sponsorships are contracted and house
+ * ads are the fill of last resort, so neither is held to the floor; nor is a flat daily fee.
+ */
+function floorApplies(sli: ServingLineItem): boolean {
+  return (sli.priority === 'standard' || sli.priority === 'price_priority') && sli.pricingModel !== 'flat';
+}
+
+/** undefined when some creative fits and is not blocked; else why not. */
+function creativeState(sli: ServingLineItem, sp: ServingPlacement): RejectReason | undefined {
+  let fits = false;
+  for (const c of sli.creatives) {
+    if (!creativeFitsPlacement(c.creative, sp.placement)) continue;
+    fits = true;
+    if (!blocked(c, sp)) return undefined;
+  }
+  return fits ? 'blocked_category' : 'no_fitting_creative';
+}
+
+/** A block on "IAB7" covers its subcategories ("IAB7-1"). */
+function blocked(c: ServingCreative, sp: ServingPlacement): boolean {
+  const blocks = sp.blockedCategories;
+  if (blocks.length === 0) return false;
+  for (const cat of c.categories) {
+    for (const b of blocks) {
+      if (cat === b || (cat.length > b.length && cat.startsWith(b) && cat.charCodeAt(b.length) === 45)) return true;
+    }
+  }
+  return false;
+}
+
+/**
+ * eCPM in integer micros per thousand impressions:
+ *   cpm: the rate; cpc: rate x CTR x 1000; cpa: rate x CTR x CVR x 1000;
+ *   flat: the daily fee itself, which ranks it ahead of nearly every priced line item of its tier.
+ * Rates are in ppm, so cpc = rate * ctrPpm / 1000 and cpa = rate * ctrPpm * cvrPpm / 10^9, rounded down.
+ */
+function ecpmOf(ctx: Ctx, sli: ServingLineItem, sp: ServingPlacement): number {
+  switch (sli.pricingModel) {
+    case 'cpm':
+    case 'flat':
+      return sli.rateMicros;
+    case 'cpc':
+      return mulDivFloor(sli.rateMicros, ctx.predictor.ctrPpm(sli, sp), 1000);
+    case 'cpa': {
+      const ctr = ctx.predictor.ctrPpm(sli, sp);
+      const cvr = ctx.predictor.cvrPpm(sli, sp);
+      const p = sli.rateMicros * ctr * cvr;
+      return p <= Number.MAX_SAFE_INTEGER ? Math.floor(p / 1e9) : mulDiv(mulDiv(sli.rateMicros, ctr, 1), cvr, 1e9);
+    }
+  }
+}
+
+/** a * b / c rounded down; exact in doubles below 2^53, BigInt above. */
+function mulDivFloor(a: number, b: number, c: number): number {
+  const p = a * b;
+  return p <= Number.MAX_SAFE_INTEGER ? Math.floor(p / c) : mulDiv(a, b, c);
+}
+
+/**
+ * The price. Sponsorship and house tiers, and flat fees, are not auctioned: they clear at their own
+ * rate ('fixed'). Standard and price-priority tiers run the placement's auction:
+ *   first_price: the winner pays its eCPM;
+ *   second_price (default): the winner pays the eCPM of the next candidate ranked below it IN ITS TIER
+ *   that could have won (eligible, not excluded by the same-advertiser rule; with several slots, the
+ *   next one down, as in a generalised second-price auction) plus 1 micro, at least the floor and at
+ *   most its own eCPM. With no such runner-up it pays the floor (capped at its eCPM).
+ */
+function toAd(ctx: Ctx, sp: ServingPlacement, w: Eligible, ranked: readonly Eligible[]): Ad {
+  const sli = w.sli;
+  const bid = w.ecpm;
+  let auction: AuctionKind;
+  let clearing: number;
+  if (!floorApplies(sli)) {
+    auction = 'fixed';
+    clearing = bid;
+  } else if (sp.placement.auction === 'first_price') {
+    auction = 'first_price';
+    clearing = bid;
+  } else {
+    auction = 'second_price';
+    let runner = -1;
+    for (let i = ranked.indexOf(w) + 1; i < ranked.length; i++) {
+      const e = ranked[i]!;
+      if (e.sli.tier !== sli.tier) break;
+      if (e.reason !== 'same_advertiser' && e.reason !== 'same_line_item') {
+        runner = e.ecpm;
+        break;
+      }
+    }
+    clearing = Math.min(bid, Math.max(sp.placement.floorMicros, runner < 0 ? 0 : runner + 1));
+  }
+  const charge =
+    sli.pricingModel === 'cpm' || sli.pricingModel === 'flat' || auction !== 'second_price'
+      ? sli.pricingModel === 'cpm'
+        ? clearing
+        : sli.rateMicros
+      : bid === 0
+        ? 0
+        : mulDivFloor(sli.rateMicros, clearing, bid);
+  const creative = rotate(ctx, sli, sp);
+  return {
+    lineItemId: sli.id,
+    campaignId: sli.campaignId,
+    advertiserId: sli.advertiserId,
+    creativeId: creative.id,
+    creative,
+    priority: sli.priority,
+    pricingModel: sli.pricingModel,
+    bidEcpmMicros: bid,
+    clearingEcpmMicros: clearing,
+    chargeRateMicros: charge,
+    auction,
+  };
+}
+
+/**
+ * Creative rotation: weighted random among the creatives that fit the placement and are not blocked.
+ * 'optimized' rotation falls back to weighted until the click model (capability 9) can rank them.
+ */
+function rotate(ctx: Ctx, sli: ServingLineItem, sp: ServingPlacement): Creative {
+  let total = 0;
+  let last: ServingCreative | undefined;
+  for (const c of sli.creatives) {
+    if (creativeFitsPlacement(c.creative, sp.placement) && !blocked(c, sp)) {
+      total += c.weight;
+      last = c;
+    }
+  }
+  let r = ctx.rng() * total;
+  for (const c of sli.creatives) {
+    if (!creativeFitsPlacement(c.creative, sp.placement) || blocked(c, sp)) continue;
+    r -= c.weight;
+    if (r < 0) return c.creative;
+  }
+  return last!.creative; // eligibility guaranteed one
+}
