@@ -1,0 +1,41 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTestApp, type TestApp } from '../testing/test-app.ts';
+
+let t: TestApp;
+beforeAll(async () => {
+  t = await createTestApp();
+});
+afterAll(async () => {
+  await t?.close();
+});
+
+describe('GET /metrics', () => {
+  it('counts requests by route pattern, never by raw URL', async () => {
+    for (const id of ['usr_aaaaaaaaaa', 'usr_bbbbbbbbbb', 'usr_cccccccccc']) {
+      await t.app.inject({ method: 'GET', url: `/api/v1/users/${id}`, headers: t.admin.headers });
+    }
+    await t.app.inject({ method: 'GET', url: '/no/such/path/123' });
+    const res = await t.app.inject({ method: 'GET', url: '/metrics' });
+    expect(res.statusCode).toBe(200);
+    expect(res.headers['content-type']).toContain('text/plain');
+    const text = res.body;
+    expect(text).toContain('marquee_http_requests_total{method="GET",route="/api/v1/users/:id",status="404"} 3');
+    expect(text).toContain('marquee_http_requests_total{method="GET",route="unmatched",status="404"} 1');
+    expect(text).toMatch(
+      /marquee_http_request_duration_seconds_bucket\{le="[0-9.+Inf]+",method="GET",route="\/api\/v1\/users\/:id",status="404"\} \d+/,
+    );
+    expect(text).not.toContain('usr_aaaaaaaaaa');
+    expect(text).not.toContain('/no/such/path');
+    // default process metrics
+    expect(text).toContain('marquee_process_cpu_user_seconds_total');
+    expect(text).toContain('marquee_nodejs_eventloop_lag_seconds');
+  });
+
+  it('health is 200 when ready; ready checks the store', async () => {
+    const health = await t.app.inject({ method: 'GET', url: '/health' });
+    expect(health.statusCode).toBe(200);
+    expect(health.json()).toEqual({ status: 'ok' });
+    const ready = await t.app.inject({ method: 'GET', url: '/ready' });
+    expect(ready.json()).toEqual({ status: 'ready' });
+  });
+});
