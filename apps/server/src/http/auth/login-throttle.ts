@@ -48,7 +48,7 @@ export class InMemoryLoginThrottle implements LoginThrottle {
     this.push(`i:${ip}`, this.options.maxFailuresPerIp, now);
   }
 
-  async recordSuccess(account: string): Promise<void> {
+  async recordSuccess(account: string, _ip: string): Promise<void> {
     this.failures.delete(`a:${account}`);
   }
 
