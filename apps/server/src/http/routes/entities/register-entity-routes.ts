@@ -243,28 +243,21 @@ export function registerEntityRoutes(app: App, deps: AppDeps, d: EntityDefinitio
     async (request) => {
       const { ids, status } = request.body as { ids: string[]; status: string };
       const scope = principalOf(request).scope;
-      const errorsOut: { id: string; code: string; message: string }[] = [];
-      const wellFormed = ids.filter((id) => {
-        const ok = isId(id) && id.startsWith(d.idPrefix);
-        if (!ok) errorsOut.push({ id, code: 'bad_id', message: `not a ${d.singular} id` });
-        return ok;
-      });
+      const wellFormed = ids.filter((id) => isId(id) && id.startsWith(d.idPrefix));
       const visible = wellFormed.length > 0 ? await repo.getMany(wellFormed, scope) : [];
       const byId = new Map(visible.map((e) => [e.id, e]));
-      const toChange: string[] = [];
-      const unchanged: string[] = [];
-      for (const id of wellFormed) {
-        const e = byId.get(id);
-        if (!e) errorsOut.push({ id, code: 'not_found', message: `no such ${d.singular}` });
-        else if (e.status === status) unchanged.push(id);
-        else toChange.push(id);
-      }
+      const toChange = wellFormed.filter((id) => byId.has(id) && byId.get(id)!.status !== status);
+      const unchanged = wellFormed.filter((id) => byId.get(id)?.status === status);
       const changed = toChange.length > 0 ? await repo.setStatus(toChange, status, scope, actorOf(request)) : [];
       const changedIds = new Set(changed.map((e) => e.id));
-      // A row can vanish between the read and the write (archived or re-scoped concurrently).
-      for (const id of toChange) {
-        if (!changedIds.has(id)) errorsOut.push({ id, code: 'not_found', message: `no such ${d.singular}` });
-      }
+      // Errors in the order the ids were sent. A row can also vanish between the read and the write.
+      const errorsOut = ids.flatMap((id) => {
+        if (!isId(id) || !id.startsWith(d.idPrefix)) return [{ id, code: 'bad_id', message: `not a ${d.singular} id` }];
+        if (!byId.has(id) || (toChange.includes(id) && !changedIds.has(id))) {
+          return [{ id, code: 'not_found', message: `no such ${d.singular}` }];
+        }
+        return [];
+      });
       return { changed: toChange.filter((id) => changedIds.has(id)), unchanged, errors: errorsOut };
     },
   );
