@@ -19,7 +19,11 @@ export interface FileEventLogOptions {
   readonly dir: string;
   /** Rotate to a new segment once the current one would exceed this (default 64 MiB). */
   readonly segmentBytes?: number;
-  /** Longest an append waits for others to share its write and fsync (default 2 ms). */
+  /**
+   * Extra time an append waits for others to share its write and fsync (default 0). Even at 0, appends
+   * made in the same event-loop turn share one commit, and so do all appends arriving while a commit's
+   * fsync is in flight (the next group starts right after it): the group size follows the load.
+   */
   readonly groupCommitMs?: number;
   /** Commit at once, without waiting groupCommitMs, when this many bytes are pending (default 4 MiB). */
   readonly groupCommitBytes?: number;
@@ -107,7 +111,8 @@ export class FileEventLog implements EventLog {
   private pending: PendingAppend[] = [];
   private pendingBytes = 0;
   private flushing = false;
-  private timer: NodeJS.Timeout | undefined;
+  /** The scheduled start of the next commit (a timeout or an immediate), if any. */
+  private scheduled: (() => void) | undefined;
   private sweepTimer: NodeJS.Timeout | undefined;
   private idleWaiters: (() => void)[] = [];
   private failure: unknown;
@@ -126,7 +131,7 @@ export class FileEventLog implements EventLog {
     readonly recovery: RecoveryReport,
   ) {
     this.segmentBytes = options.segmentBytes ?? 64 * 1024 * 1024;
-    this.groupCommitMs = options.groupCommitMs ?? 2;
+    this.groupCommitMs = options.groupCommitMs ?? 0;
     this.groupCommitBytes = options.groupCommitBytes ?? 4 * 1024 * 1024;
     this.maxRecordBytes = options.maxRecordBytes ?? 1024 * 1024;
     const interval = options.retention?.sweepIntervalMs ?? 60_000;
@@ -189,8 +194,14 @@ export class FileEventLog implements EventLog {
       if (this.flushing) return; // the running flush loop takes it next, right after its fsync
       if (this.pendingBytes >= this.groupCommitBytes) {
         void this.flushLoop();
-      } else if (this.timer === undefined) {
-        this.timer = setTimeout(() => void this.flushLoop(), this.groupCommitMs);
+      } else if (this.scheduled === undefined) {
+        if (this.groupCommitMs > 0) {
+          const t = setTimeout(() => void this.flushLoop(), this.groupCommitMs);
+          this.scheduled = () => clearTimeout(t);
+        } else {
+          const i = setImmediate(() => void this.flushLoop());
+          this.scheduled = () => clearImmediate(i);
+        }
       }
     });
   }
@@ -320,9 +331,9 @@ export class FileEventLog implements EventLog {
 
   /** One group commit after another until nothing is pending; only one runs at a time, so writes stay ordered. */
   private async flushLoop(): Promise<void> {
-    if (this.timer !== undefined) {
-      clearTimeout(this.timer);
-      this.timer = undefined;
+    if (this.scheduled !== undefined) {
+      this.scheduled();
+      this.scheduled = undefined;
     }
     if (this.flushing) return;
     this.flushing = true;
