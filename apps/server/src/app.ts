@@ -9,6 +9,7 @@ import rateLimit from '@fastify/rate-limit';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { TARGETING_JSON_SCHEMA } from '@marquee/core';
 import Fastify, { type FastifyPluginAsync, LogController, type RouteOptions } from 'fastify';
+import { createBlobStorage } from './assets/create-blob-storage.ts';
 import { CONFIG_DEFAULTS } from './config.ts';
 import type { App, AppDeps, RouteModule } from './deps.ts';
 import { createApiKeyManager } from './http/auth/api-keys.ts';
@@ -22,16 +23,15 @@ import { addErrorResponses, registerOpenApi } from './http/openapi.ts';
 import { genRequestId, REQUEST_ID_HEADER } from './http/request-id.ts';
 import { createRouteIndex } from './http/route-index.ts';
 import { apiKeyRoutes } from './http/routes/api-keys.ts';
+import { assetFileRoutes, assetRoutes } from './http/routes/assets.ts';
 import { auditRoutes } from './http/routes/audit.ts';
 import { authRoutes } from './http/routes/auth.ts';
+import { entityRoutes } from './http/routes/entities.ts';
 import { healthRoutes } from './http/routes/health.ts';
 import { networkRoutes } from './http/routes/network.ts';
 import { userRoutes } from './http/routes/users.ts';
 import { buildValidator } from './http/validator-compiler.ts';
 import { createLifecycle, type Lifecycle } from './lifecycle/lifecycle.ts';
-// TODO(entities): register the entity CRUD and asset modules once they exist:
-// import { assetRoutes } from './http/routes/assets.ts';
-// import { entityRoutes } from './http/routes/entities.ts';
 
 export const API_PREFIX = '/api/v1';
 const VERSION = '0.1.0';
@@ -51,13 +51,20 @@ export interface RegisteredRoute {
   readonly hidden: boolean;
 }
 
+const asPlugin =
+  (module: RouteModule, deps: AppDeps): FastifyPluginAsync =>
+  async (instance) =>
+    module(instance as unknown as App, deps);
+
 const registered = new WeakMap<object, RegisteredRoute[]>();
 /** Every route registered on an app (for the OpenAPI coverage test and diagnostics). */
 export function registeredRoutes(app: App): readonly RegisteredRoute[] {
   return registered.get(app) ?? [];
 }
 
-export async function createApp(deps: AppDeps, options: AppOptions = {}): Promise<App> {
+export async function createApp(given: AppDeps, options: AppOptions = {}): Promise<App> {
+  // One blob storage for every module (uploads write it, public asset files read it).
+  const deps: AppDeps = { ...given, blobs: given.blobs ?? createBlobStorage(given.config) };
   const { config, store } = deps;
   const now = options.now ?? Date.now;
   const lifecycle = options.lifecycle ?? createLifecycle();
@@ -155,12 +162,12 @@ export async function createApp(deps: AppDeps, options: AppOptions = {}): Promis
     apiKeyRoutes({ apiKeys }),
     auditRoutes,
     networkRoutes,
-    // entityRoutes, assetRoutes,  (TODO(entities): see the imports above)
+    entityRoutes,
+    assetRoutes,
   ];
-  for (const module of modules) {
-    const plugin: FastifyPluginAsync = async (instance) => module(instance as unknown as App, deps);
-    await app.register(plugin, { prefix: API_PREFIX });
-  }
+  for (const module of modules) await app.register(asPlugin(module, deps), { prefix: API_PREFIX });
+  // Public, content-addressed asset files (ads load them from publisher pages): at the root, not under /api.
+  await app.register(asPlugin(assetFileRoutes, deps));
 
   app.addHook('onReady', async () => {
     lifecycle.markReady();

@@ -12,8 +12,11 @@ afterAll(async () => {
   await t?.close();
 });
 
-/** Routes that are deliberately not in the API document. */
-const INTERNAL = [/^\/metrics$/, /^\/api\/docs(\/.*)?$/, /^\/api\/openapi\.json$/, /^\*$/];
+/**
+ * Routes that are deliberately not in the API document: Prometheus text, the docs themselves, CORS preflight,
+ * and public asset files (static bytes for ads, not an API).
+ */
+const INTERNAL = [/^\/metrics$/, /^\/api\/docs(\/.*)?$/, /^\/api\/openapi\.json$/, /^\*$/, /^\/assets\//];
 
 interface OpenApiDoc {
   openapi: string;

@@ -8,6 +8,9 @@
  *   await t.close();
  */
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Role, User } from '@marquee/core';
 import { createStore, type Store } from '@marquee/store';
 import pg from 'pg';
@@ -105,7 +108,9 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
   const schema = `t_server_${Date.now().toString(36)}_${randomBytes(4).toString('hex')}`;
   const store =
     backend === 'postgres' ? await createStore({ databaseUrl: TEST_DATABASE_URL, schema }) : await createStore({});
-  const config = testConfig(options.config);
+  // Uploaded asset bytes go under dataDir: a temporary directory per test app, removed by close().
+  const tempDir = options.config?.dataDir === undefined ? mkdtempSync(join(tmpdir(), 'marquee-test-')) : undefined;
+  const config = testConfig({ ...(tempDir ? { dataDir: tempDir } : {}), ...options.config });
   const logger = pino({ level: process.env['MARQUEE_TEST_LOG_LEVEL'] ?? 'silent' });
   const app = await createApp(
     { config, store, logger },
@@ -178,6 +183,7 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
     async close() {
       await app.close();
       await store.close();
+      if (tempDir) rmSync(tempDir, { recursive: true, force: true });
       if (backend === 'postgres') {
         const client = new pg.Client({ connectionString: TEST_DATABASE_URL });
         await client.connect();
