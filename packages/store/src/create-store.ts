@@ -25,10 +25,18 @@ import { hash31, type StoreContext } from './store-context.ts';
 const SCHEMA_RE = /^[a-z_][a-z0-9_]{0,62}$/;
 
 export async function createStore(options: StoreOptions): Promise<Store> {
+  return (await openStoreWithDatabase(options)).store;
+}
+
+/**
+ * The store and its Kysely handle, for benchmarks and maintenance scripts that need raw SQL on the
+ * very connection the store uses (PGlite has only one). Not exported from the package index.
+ */
+export async function openStoreWithDatabase(options: StoreOptions): Promise<{ store: Store; db: Kysely<Database> }> {
   return options.databaseUrl ? openPostgres(options.databaseUrl, options.schema ?? 'public') : openPGlite(options);
 }
 
-async function openPGlite(options: StoreOptions): Promise<Store> {
+async function openPGlite(options: StoreOptions): Promise<{ store: Store; db: Kysely<Database> }> {
   let pglite: PGlite;
   if (options.dataDir === undefined) pglite = await PGlite.create();
   else {
@@ -38,9 +46,10 @@ async function openPGlite(options: StoreOptions): Promise<Store> {
   }
   const db = new Kysely<Database>({ dialect: new PGliteDialect(pglite) });
   try {
-    return await assemble(db, 'pglite', 'public', undefined, async () => {
+    const store = await assemble(db, 'pglite', 'public', undefined, async () => {
       await pglite.close();
     });
+    return { store, db };
   } catch (error) {
     await db.destroy();
     await pglite.close();
@@ -48,7 +57,7 @@ async function openPGlite(options: StoreOptions): Promise<Store> {
   }
 }
 
-async function openPostgres(databaseUrl: string, schema: string): Promise<Store> {
+async function openPostgres(databaseUrl: string, schema: string): Promise<{ store: Store; db: Kysely<Database> }> {
   if (!SCHEMA_RE.test(schema)) throw new Error(`Invalid PostgreSQL schema name "${schema}"`);
   const config: pg.ClientConfig = {
     connectionString: databaseUrl,
@@ -74,9 +83,10 @@ async function openPostgres(databaseUrl: string, schema: string): Promise<Store>
       if (code !== '23505' && code !== '42P06') throw error;
     });
     const listener = new PostgresNotifyListener(config, schema);
-    return await assemble(db, 'postgres', schema, listener, async () => {
+    const store = await assemble(db, 'postgres', schema, listener, async () => {
       await listener.stop();
     });
+    return { store, db };
   } catch (error) {
     await db.destroy();
     throw error;
