@@ -23,9 +23,18 @@ export function frameChecksum(data: Uint8Array, length: number): number {
 /** Writes one framed record at `off`; returns the offset after it. `out` must have room. */
 export function writeFrame(out: Buffer, off: number, data: Uint8Array): number {
   const len = data.byteLength;
-  out.writeUInt32LE(len, off);
-  out.writeUInt32LE(frameChecksum(data, len), off + 4);
-  out.set(data, off + FRAME_HEADER_BYTES);
+  const crc = crc32(data, len);
+  // Plain byte stores and Buffer#copy: measurably cheaper per record than writeUInt32LE and set (hot path).
+  out[off] = len;
+  out[off + 1] = len >>> 8;
+  out[off + 2] = len >>> 16;
+  out[off + 3] = len >>> 24;
+  out[off + 4] = crc;
+  out[off + 5] = crc >>> 8;
+  out[off + 6] = crc >>> 16;
+  out[off + 7] = crc >>> 24;
+  if (Buffer.isBuffer(data)) data.copy(out, off + FRAME_HEADER_BYTES);
+  else out.set(data, off + FRAME_HEADER_BYTES);
   return off + FRAME_HEADER_BYTES + len;
 }
 
