@@ -85,6 +85,8 @@ describe('NatsEventLog', () => {
     expect(stored).toBe(true);
     const ids = (await log.read(START_POSITION, 10)).events.map((r) => decodeEvent(r.data).eventId);
     expect(ids).toEqual(['down-0', 'down-1']);
+    await log.destroy();
+    logs.splice(logs.indexOf(log), 1);
     await log.close();
     await expect(log.append([encodeEvent(sampleEvent(2, 'down'))])).rejects.toBeInstanceOf(EventLogClosedError);
     await relay.stop();
