@@ -1,9 +1,23 @@
+import { Writable } from 'node:stream';
+import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTestApp, type TestApp } from '../testing/test-app.ts';
+import { toMarqueeError } from './error-handler.ts';
+import { MarqueeError } from './errors.ts';
 
 let t: TestApp;
+const logLines: Array<Record<string, unknown>> = [];
 beforeAll(async () => {
-  t = await createTestApp({ config: { bodyLimitBytes: 4096 } });
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, callback) {
+      for (const line of chunk.toString().split('\n')) if (line) logLines.push(JSON.parse(line));
+      callback();
+    },
+  });
+  t = await createTestApp({
+    config: { bodyLimitBytes: 4096, rateLimitPerMinute: 40 },
+    logger: pino({ level: 'info' }, sink),
+  });
 });
 afterAll(async () => {
   await t?.close();
@@ -138,6 +152,27 @@ describe('error handler', () => {
     expect(replaced.headers['x-request-id']).toMatch(/^[0-9a-f-]{36}$/);
   });
 
+  it('puts the request id in every log line of the request', async () => {
+    await t.app.inject({ method: 'GET', url: '/api/v1/network', headers: { 'x-request-id': 'trace-me-42' } });
+    const lines = logLines.filter((l) => l['requestId'] === 'trace-me-42');
+    expect(lines.map((l) => l['msg'])).toEqual(expect.arrayContaining(['incoming request', 'request completed']));
+  });
+
+  it('limits requests per IP across the API with 429 and Retry-After', async () => {
+    let limited: Awaited<ReturnType<typeof t.app.inject>> | undefined;
+    for (let i = 0; i < 45 && !limited; i++) {
+      const res = await t.app.inject({ method: 'GET', url: '/api/v1/network', remoteAddress: '192.0.2.7' });
+      if (res.statusCode === 429) limited = res;
+    }
+    expect(limited?.json().code).toBe('MQ_ERR_RATE_LIMITED');
+    expect(Number(limited?.headers['retry-after'])).toBeGreaterThan(0);
+    // other clients and the health probe are unaffected
+    expect((await t.app.inject({ method: 'GET', url: '/api/v1/network', remoteAddress: '192.0.2.8' })).statusCode).toBe(
+      401,
+    );
+    expect((await t.app.inject({ method: 'GET', url: '/health', remoteAddress: '192.0.2.7' })).statusCode).toBe(200);
+  });
+
   it('sets security headers, and CORS only on public /v1 routes', async () => {
     const api = await t.app.inject({
       method: 'GET',
@@ -149,5 +184,20 @@ describe('error handler', () => {
     expect(api.headers['access-control-allow-origin']).toBeUndefined();
     const pub = await t.app.inject({ method: 'GET', url: '/v1/anything', headers: { origin: 'https://site.example' } });
     expect(pub.headers['access-control-allow-origin']).toBe('*');
+  });
+});
+
+describe('toMarqueeError', () => {
+  it('hides unexpected errors behind MQ_ERR_INTERNAL and flags them for the log', () => {
+    const { error, internal } = toMarqueeError(new TypeError('secret detail: db password is hunter2'));
+    expect(internal).toBe(true);
+    expect(error.toJSON()).toEqual({ code: 'MQ_ERR_INTERNAL', message: 'Internal error', details: [] });
+  });
+
+  it('keeps MarqueeErrors and maps framework 4xx by status', () => {
+    const own = new MarqueeError('MQ_ERR_CONFLICT');
+    expect(toMarqueeError(own).error).toBe(own);
+    const fromPlugin = Object.assign(new Error('Bad thing in URL'), { statusCode: 400, code: 'FST_ERR_BAD_URL' });
+    expect(toMarqueeError(fromPlugin)).toMatchObject({ internal: false, error: { code: 'MQ_ERR_VALIDATION' } });
   });
 });

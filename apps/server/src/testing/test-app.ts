@@ -13,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Role, User } from '@marquee/core';
 import { createStore, type Store } from '@marquee/store';
+import type { FastifyBaseLogger } from 'fastify';
 import pg from 'pg';
 import pino from 'pino';
 import { createApp } from '../app.ts';
@@ -32,6 +33,8 @@ export interface TestAppOptions {
   readonly config?: Partial<Config>;
   readonly now?: () => number;
   readonly loginThrottle?: LoginThrottle;
+  /** Default: pino at MARQUEE_TEST_LOG_LEVEL (silent). */
+  readonly logger?: FastifyBaseLogger;
 }
 
 /** Headers that authenticate a request: session cookie + CSRF token, or an API key. */
@@ -111,7 +114,7 @@ export async function createTestApp(options: TestAppOptions = {}): Promise<TestA
   // Uploaded asset bytes go under dataDir: a temporary directory per test app, removed by close().
   const tempDir = options.config?.dataDir === undefined ? mkdtempSync(join(tmpdir(), 'marquee-test-')) : undefined;
   const config = testConfig({ ...(tempDir ? { dataDir: tempDir } : {}), ...options.config });
-  const logger = pino({ level: process.env['MARQUEE_TEST_LOG_LEVEL'] ?? 'silent' });
+  const logger = options.logger ?? pino({ level: process.env['MARQUEE_TEST_LOG_LEVEL'] ?? 'silent' });
   const app = await createApp(
     { config, store, logger },
     {
