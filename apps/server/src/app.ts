@@ -140,7 +140,7 @@ export async function createApp(given: AppDeps, options: AppOptions = {}): Promi
   const metrics = createHttpMetrics();
   registerMetrics(app, metrics);
 
-  await registerOpenApi(app, config.publicUrl, VERSION);
+  await registerOpenApi(app, config.publicUrl, VERSION, config.secureCookies);
 
   const sessions = createSessionManager({ credentials: store.credentials, ttlSeconds: config.sessionTtlSeconds, now });
   const apiKeys = createApiKeyManager({ credentials: store.credentials, logger: deps.logger, now });

@@ -26,7 +26,7 @@ export function addErrorResponses(route: RouteOptions): void {
   route.schema = { ...schema, response } as RouteOptions['schema'];
 }
 
-export async function registerOpenApi(app: App, publicUrl: string, version: string): Promise<void> {
+export async function registerOpenApi(app: App, publicUrl: string, version: string, secure: boolean): Promise<void> {
   await app.register(swagger, {
     openapi: {
       openapi: '3.1.0',
@@ -58,6 +58,8 @@ export async function registerOpenApi(app: App, publicUrl: string, version: stri
   await app.register(swaggerUi, {
     routePrefix: DOCS_PREFIX,
     staticCSP: true,
+    // The page's default policy upgrades to https, which breaks plain-http installs (http://localhost:8080).
+    transformStaticCSP: (header) => (secure ? header : header.replace(/\s*upgrade-insecure-requests;?/, '')),
     uiConfig: { deepLinking: true, persistAuthorization: false },
   });
 
