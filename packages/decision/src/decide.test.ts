@@ -14,7 +14,7 @@ import { FixedPriorPredictor } from './fixed-prior-predictor.ts';
 import * as f from './fixtures.ts';
 import type { FrequencyCapView } from './ports.ts';
 import { mulberry32 } from './rng.ts';
-import { applyChanges, buildServingSnapshot, type ServingSnapshot } from './serving-snapshot.ts';
+import { applyChanges, buildServingSnapshot, type IndexKind, type ServingSnapshot } from './serving-snapshot.ts';
 
 const NOW = Date.parse('2026-03-02T12:00:00Z'); // a Monday
 
@@ -28,7 +28,7 @@ interface World {
 }
 
 /** Advertiser adv_x has campaign cmp_x and creative cr_x (300x250 banner). */
-function world(w: World): ServingSnapshot {
+function world(w: World, index: IndexKind = 'keyed'): ServingSnapshot {
   return buildServingSnapshot(
     f.storeSnapshot({
       advertisers: ADVERTISERS.map((a) => f.advertiser(a)),
@@ -61,6 +61,7 @@ function world(w: World): ServingSnapshot {
         f.placement('plc_off', 'site_1', 'pub_1', { status: 'paused' }),
       ],
     }),
+    { index },
   );
 }
 
@@ -166,7 +167,7 @@ describe('decide: every rejection has its reason', () => {
         creatives: [f.creative('cr_b', 'adv_b')],
         lineItems: [li('li_b', 'b')],
       }),
-      NOW,
+      { nowMs: NOW },
     );
     expect(later.excluded.get('li_b')).toBe('flight');
   });
@@ -555,6 +556,7 @@ describe('snapshot updates', () => {
       );
     }
     const s = world({ lineItems: items });
+    const whang = world({ lineItems: items }, 'conjunction');
     for (const country of countries)
       for (const device of ['mobile', 'desktop'])
         for (const keywords of [[], ['k1'], ['k2', 'k3']]) {
@@ -564,7 +566,9 @@ describe('snapshot updates', () => {
             keywords,
             placements: [{ placementId: 'plc_1', count: 2 }, { placementId: 'plc_2' }],
           });
-          expect(run(s, r, { matcher: 'index' }, 7)).toEqual(run(s, r, { matcher: 'scan' }, 7));
+          const scanned = run(s, r, { matcher: 'scan' }, 7);
+          expect(run(s, r, { matcher: 'index' }, 7)).toEqual(scanned);
+          expect(run(whang, r, { matcher: 'index' }, 7)).toEqual(scanned);
         }
   });
 });

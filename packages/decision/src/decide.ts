@@ -194,31 +194,37 @@ function decidePlacement(
   if (eligible.length === 0) {
     return { kind: 'no_fill', placementId: sp.id, reason: matched === 0 ? 'no_match' : 'no_eligible' };
   }
-  if (eligible.length > 1) eligible.sort(byRank);
-
-  // Selection: best first, skipping advertisers already serving unless allowed.
+  // Selection without sorting (usually count = 1): repeated best-of scans, then the exclusions they cause.
   const allowSame = sp.placement.allowSameAdvertiser;
-  const winners: Eligible[] = [];
   for (const e of eligible) {
-    if (winners.length === count) {
-      e.reason = e.sli.tier > winners[winners.length - 1]!.sli.tier ? 'lower_priority' : 'outbid';
-      continue;
-    }
-    const sli = e.sli;
-    if (ctx.usedLineItems.includes(sli.id)) {
-      e.reason = 'same_line_item';
-      continue;
-    }
-    if (!allowSame && !sli.allowSameAdvertiser && ctx.usedAdvertisers.includes(sli.advertiserId)) {
+    if (ctx.usedLineItems.includes(e.sli.id)) e.reason = 'same_line_item';
+    else if (!allowSame && !e.sli.allowSameAdvertiser && ctx.usedAdvertisers.includes(e.sli.advertiserId)) {
       e.reason = 'same_advertiser';
-      continue;
     }
-    e.reason = 'won';
-    winners.push(e);
-    ctx.usedAdvertisers.push(sli.advertiserId);
-    ctx.usedLineItems.push(sli.id);
   }
-  if (ctx.trace) for (const e of eligible) note(ctx, sp.id, e.sli.id, e.reason!, e.ecpm);
+  const winners: Eligible[] = [];
+  while (winners.length < count) {
+    let best: Eligible | undefined;
+    for (const e of eligible) if (e.reason === undefined && (best === undefined || byRank(e, best) < 0)) best = e;
+    if (best === undefined) break;
+    best.reason = 'won';
+    winners.push(best);
+    ctx.usedAdvertisers.push(best.sli.advertiserId);
+    ctx.usedLineItems.push(best.sli.id);
+    if (!allowSame) {
+      for (const e of eligible) {
+        if (e.reason === undefined && e.sli.advertiserId === best.sli.advertiserId && !e.sli.allowSameAdvertiser) {
+          e.reason = 'same_advertiser';
+        }
+      }
+    }
+  }
+  const lastTier = winners.length > 0 ? winners[winners.length - 1]!.sli.tier : 0;
+  for (const e of eligible) if (e.reason === undefined) e.reason = e.sli.tier > lastTier ? 'lower_priority' : 'outbid';
+  if (ctx.trace) {
+    eligible.sort(byRank);
+    for (const e of eligible) note(ctx, sp.id, e.sli.id, e.reason!, e.ecpm);
+  }
   if (winners.length === 0) return { kind: 'no_fill', placementId: sp.id, reason: 'no_eligible' };
 
   const ads: Ad[] = [];
@@ -271,11 +277,16 @@ function floorApplies(sli: ServingLineItem): boolean {
 function creativeState(sli: ServingLineItem, sp: ServingPlacement): RejectReason | undefined {
   let fits = false;
   for (const c of sli.creatives) {
-    if (!creativeFitsPlacement(c.creative, sp.placement)) continue;
+    if (!fitsPlacement(c, sp)) continue;
     fits = true;
     if (!blocked(c, sp)) return undefined;
   }
   return fits ? 'blocked_category' : 'no_fitting_creative';
+}
+
+/** core's creativeFitsPlacement, with format and size answered from precomputed keys (video needs the full rule). */
+function fitsPlacement(c: ServingCreative, sp: ServingPlacement): boolean {
+  return c.fitKey === 'v' ? creativeFitsPlacement(c.creative, sp.placement) : sp.fitSet.has(c.fitKey);
 }
 
 /** A block on "IAB7" covers its subcategories ("IAB7-1"). */
@@ -327,7 +338,7 @@ function mulDivFloor(a: number, b: number, c: number): number {
  *   next one down, as in a generalised second-price auction) plus 1 micro, at least the floor and at
  *   most its own eCPM. With no such runner-up it pays the floor (capped at its eCPM).
  */
-function toAd(ctx: Ctx, sp: ServingPlacement, w: Eligible, ranked: readonly Eligible[]): Ad {
+function toAd(ctx: Ctx, sp: ServingPlacement, w: Eligible, candidates: readonly Eligible[]): Ad {
   const sli = w.sli;
   const bid = w.ecpm;
   let auction: AuctionKind;
@@ -341,13 +352,10 @@ function toAd(ctx: Ctx, sp: ServingPlacement, w: Eligible, ranked: readonly Elig
   } else {
     auction = 'second_price';
     let runner = -1;
-    for (let i = ranked.indexOf(w) + 1; i < ranked.length; i++) {
-      const e = ranked[i]!;
-      if (e.sli.tier !== sli.tier) break;
-      if (e.reason !== 'same_advertiser' && e.reason !== 'same_line_item') {
-        runner = e.ecpm;
-        break;
-      }
+    for (const e of candidates) {
+      if (e === w || e.sli.tier !== sli.tier || e.reason === 'same_advertiser' || e.reason === 'same_line_item')
+        continue;
+      if (byRank(w, e) < 0 && e.ecpm > runner) runner = e.ecpm;
     }
     clearing = Math.min(bid, Math.max(sp.placement.floorMicros, runner < 0 ? 0 : runner + 1));
   }
@@ -383,14 +391,14 @@ function rotate(ctx: Ctx, sli: ServingLineItem, sp: ServingPlacement): Creative 
   let total = 0;
   let last: ServingCreative | undefined;
   for (const c of sli.creatives) {
-    if (creativeFitsPlacement(c.creative, sp.placement) && !blocked(c, sp)) {
+    if (fitsPlacement(c, sp) && !blocked(c, sp)) {
       total += c.weight;
       last = c;
     }
   }
   let r = ctx.rng() * total;
   for (const c of sli.creatives) {
-    if (!creativeFitsPlacement(c.creative, sp.placement) || blocked(c, sp)) continue;
+    if (!fitsPlacement(c, sp) || blocked(c, sp)) continue;
     r -= c.weight;
     if (r < 0) return c.creative;
   }

@@ -138,6 +138,6 @@ export function storeSnapshot(e: EntitiesInput, seq = 1): Snapshot {
   };
 }
 
-export function change(seq: number, kind: EntityKind, entity: { id: string }): Change {
+export function change<T extends { id: string }>(seq: number, kind: EntityKind, entity: T): Change {
   return { seq, kind, id: entity.id, op: 'update', entity, at: AT };
 }

@@ -21,8 +21,9 @@ import type {
 } from '@marquee/core';
 import type { Change, EntityKind, EntityTypes, Snapshot } from '@marquee/store';
 import { type Conjunction, type Literal, toDnf } from './dnf.ts';
+import { KeyedConjunctionIndex } from './keyed-conjunction-index.ts';
 import type { RejectReason } from './reasons.ts';
-import { TargetingIndex } from './targeting-index.ts';
+import { type ConjunctionIndex, TargetingIndex } from './targeting-index.ts';
 import { compileTree, type TreeMatcher } from './targeting-scan.ts';
 import { type ZoneClock, zoneClock, zonedValue } from './zone-clock.ts';
 
@@ -75,6 +76,7 @@ export interface ServingPlacement {
   /** Placement, site and publisher all active. */
   readonly active: boolean;
   readonly fitKeys: readonly string[];
+  readonly fitSet: ReadonlySet<string>;
   readonly blockedAdvertisers: ReadonlySet<string>;
   readonly blockedCategories: readonly string[];
   readonly siteCategories: readonly string[];
@@ -94,10 +96,23 @@ export interface ServingSnapshot {
   readonly placements: ReadonlyMap<string, ServingPlacement>;
   /** Line items not indexed, and why (status, no_active_creative, flight). */
   readonly excluded: ReadonlyMap<string, RejectReason>;
-  readonly index: TargetingIndex;
+  readonly index: ConjunctionIndex;
+  readonly indexKind: IndexKind;
   /** Zones that hour/weekday targeting refers to: each request carries its local hour in each. */
   readonly targetingZones: readonly ZoneClock[];
   readonly source: SourceEntities;
+}
+
+/**
+ * 'keyed' (default): the selective-key conjunction index; 'conjunction': Whang et al.'s conjunction
+ * algorithm. Both return exactly what the scan returns; the benchmark compares their speed.
+ */
+export type IndexKind = 'keyed' | 'conjunction';
+
+export interface SnapshotOptions {
+  /** Line items whose flight ended before this instant are left out. Default 0 (none). */
+  readonly nowMs?: number;
+  readonly index?: IndexKind;
 }
 
 const ENTITY_KINDS: readonly EntityKind[] = [
@@ -112,15 +127,19 @@ const ENTITY_KINDS: readonly EntityKind[] = [
   'user',
 ];
 
-/** Builds the serving snapshot; `nowMs` (optional) also leaves out line items already ended. */
-export function buildServingSnapshot(store: Snapshot, nowMs = 0): ServingSnapshot {
+/** Builds the serving snapshot from the store's. */
+export function buildServingSnapshot(store: Snapshot, options: SnapshotOptions = {}): ServingSnapshot {
   const maps = {} as { [K in EntityKind]: Map<string, EntityTypes[K]> };
   for (const kind of ENTITY_KINDS) {
     const m = new Map<string, EntityTypes[EntityKind]>();
     for (const e of store.entities[kind] ?? []) m.set(e.id, e);
     (maps as Record<EntityKind, Map<string, EntityTypes[EntityKind]>>)[kind] = m;
   }
-  return buildFromSource({ seq: store.seq, network: store.network, maps }, nowMs);
+  return buildFromSource(
+    { seq: store.seq, network: store.network, maps },
+    options.nowMs ?? 0,
+    options.index ?? 'keyed',
+  );
 }
 
 /**
@@ -150,7 +169,7 @@ export function applyChanges(snapshot: ServingSnapshot, changes: readonly Change
     }
     (maps[kind] as Map<string, unknown>).set(ch.id, ch.entity);
   }
-  return buildFromSource({ seq, network, maps }, nowMs);
+  return buildFromSource({ seq, network, maps }, nowMs, snapshot.indexKind);
 }
 
 interface Compiled {
@@ -221,7 +240,7 @@ function placementFitKeys(p: Placement): string[] {
 
 const masksCache = new Map<string, Uint8Array>();
 
-function buildFromSource(source: SourceEntities, nowMs: number): ServingSnapshot {
+function buildFromSource(source: SourceEntities, nowMs: number, indexKind: IndexKind): ServingSnapshot {
   const { maps } = source;
   const excluded = new Map<string, RejectReason>();
   const lineItems: ServingLineItem[] = [];
@@ -286,13 +305,15 @@ function buildFromSource(source: SourceEntities, nowMs: number): ServingSnapshot
   for (const p of maps.placement.values()) {
     const site = maps.site.get(p.siteId);
     const publisher = maps.publisher.get(p.publisherId);
+    const fitKeys = placementFitKeys(p);
     placements.set(p.id, {
       id: p.id,
       placement: p,
       site,
       publisher,
       active: p.status === 'active' && isActive(site) && isActive(publisher),
-      fitKeys: placementFitKeys(p),
+      fitKeys,
+      fitSet: new Set(fitKeys),
       blockedAdvertisers: new Set(publisher?.blockedAdvertiserIds ?? []),
       blockedCategories: publisher?.blockedCategories ?? [],
       siteCategories: site?.categories ?? [],
@@ -306,7 +327,11 @@ function buildFromSource(source: SourceEntities, nowMs: number): ServingSnapshot
     lineItemById,
     placements,
     excluded,
-    index: TargetingIndex.build(inputs, lineItems.length),
+    index:
+      indexKind === 'conjunction'
+        ? TargetingIndex.build(inputs, lineItems.length)
+        : KeyedConjunctionIndex.build(inputs, lineItems.length),
+    indexKind,
     targetingZones: [...zones.values()],
     source,
   };

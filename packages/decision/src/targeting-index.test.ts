@@ -2,7 +2,8 @@ import type { TargetingNode } from '@marquee/core';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { type Conjunction, toDnf } from './dnf.ts';
-import { TargetingIndex } from './targeting-index.ts';
+import { KeyedConjunctionIndex } from './keyed-conjunction-index.ts';
+import { type ConjunctionIndex, type IndexInput, TargetingIndex } from './targeting-index.ts';
 import { type Assignment, compileTree, matchConjunctions } from './targeting-scan.ts';
 
 // Small value domains so that random trees and random requests actually meet.
@@ -47,7 +48,7 @@ const assignment: fc.Arbitrary<Assignment> = fc
   })
   .map((r) => new Map(Object.entries(r).filter(([, v]) => v.length > 0)));
 
-function indexMatches(index: TargetingIndex, a: Assignment): number[] {
+function indexMatches(index: ConjunctionIndex, a: Assignment): number[] {
   const n = index.match(a);
   return Array.from(index.out.subarray(0, n)).sort((x, y) => x - y);
 }
@@ -113,7 +114,12 @@ describe('toDnf', () => {
   });
 });
 
-describe('TargetingIndex', () => {
+const KINDS: [string, (inputs: IndexInput[], n: number) => ConjunctionIndex][] = [
+  ['conjunction algorithm (Whang et al.)', (i, n) => TargetingIndex.build(i, n)],
+  ['selective-key index', (i, n) => KeyedConjunctionIndex.build(i, n)],
+];
+
+describe.each(KINDS)('%s', (_name, build) => {
   it('finds exactly what the linear scan finds (property)', () => {
     fc.assert(
       fc.property(
@@ -122,7 +128,7 @@ describe('TargetingIndex', () => {
         (trees, as) => {
           const dnfs = trees.map((t) => toDnf(t, 10_000));
           fc.pre(dnfs.every((d) => d !== undefined));
-          const index = TargetingIndex.build(
+          const index = build(
             dnfs.map((conjunctions, item) => ({ item, conjunctions: conjunctions as Conjunction[] })),
             trees.length,
           );
@@ -140,7 +146,7 @@ describe('TargetingIndex', () => {
   it('counts a multi-valued literal once and two literals on one attribute separately', () => {
     const conj = (...lits: [string, string[], boolean][]): Conjunction =>
       lits.map(([attr, values, negated]) => ({ attr, values, negated }));
-    const index = TargetingIndex.build(
+    const index = build(
       [
         // keyword in {a,b} AND country in {US}: a page with a and b but no country must not match.
         { item: 0, conjunctions: [conj(['keyword', ['a', 'b'], false], ['country', ['US'], false])] },

@@ -28,9 +28,18 @@ export interface IndexInput {
   readonly conjunctions: readonly Conjunction[];
 }
 
+/** What decide() needs of an index; two implementations, chosen per snapshot (IndexKind). */
+export interface ConjunctionIndex {
+  /** Finds the items with a matching conjunction; returns how many, written to out[0..count). */
+  match(a: Assignment): number;
+  readonly out: Int32Array;
+  readonly conjunctionCount: number;
+  readonly postingEntries: number;
+}
+
 const END = 0x7fffffff;
 
-export class TargetingIndex {
+export class TargetingIndex implements ConjunctionIndex {
   /** attribute -> the slot ids of its occurrences. */
   private readonly attrSlots: Map<string, number[]>;
   /** per slot: value -> sorted posting list. */
