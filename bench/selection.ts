@@ -85,7 +85,8 @@ for (const size of sizes) {
   const whangSnap = buildServingSnapshot(net.snapshot, { nowMs: NOW, index: 'conjunction' });
   const whang = rate(whangSnap, net.requests, 'index', 2000);
   const scan = rate(snap, net.requests, 'scan', size >= 100_000 ? 4000 : 2000);
-  if (idx.fill !== scan.fill && Math.abs(idx.fill - scan.fill) > 0.02) console.log('  (fill rates differ: different request samples)');
+  if (idx.fill !== scan.fill && Math.abs(idx.fill - scan.fill) > 0.02)
+    console.log('  (fill rates differ: different request samples)');
   const num = (x: number) => Math.round(x).toLocaleString('en-US');
   console.log(
     [

@@ -79,11 +79,7 @@ export class KeyedConjunctionIndex implements ConjunctionIndex {
   private gen = 0;
   readonly out: Int32Array;
 
-  private constructor(
-    parts: Parts,
-    valueCount: number,
-    itemCount: number,
-  ) {
+  private constructor(parts: Parts, valueCount: number, itemCount: number) {
     this.dict = parts.dict;
     this.postings = parts.postings;
     this.always = parts.always;
@@ -177,7 +173,9 @@ export class KeyedConjunctionIndex implements ConjunctionIndex {
           continue;
         }
         for (const id of ids.get(conj[key]!)!) {
-          (postings[id] ??= []).push(c);
+          const list = postings[id];
+          if (list) list.push(c);
+          else postings[id] = [c];
           entries++;
         }
       }
