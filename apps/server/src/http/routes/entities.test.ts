@@ -228,6 +228,24 @@ describe('entity routes', () => {
     expect((await call('PATCH', `/advertisers/${adv.id}`, {})).status).toBe(400);
   });
 
+  it('explains targeting nested too deep (422), and refuses absurd nesting before validating (400)', async () => {
+    const nest = (depth: number) =>
+      `${'{"not":'.repeat(depth)}{"dimension":"country","values":["US"]}${'}'.repeat(depth)}`;
+    const send = (depth: number) =>
+      t.app.inject({
+        method: 'POST',
+        url: '/api/v1/line-items',
+        headers: { ...admin, 'content-type': 'application/json' },
+        payload: `{"campaignId":"${campaign.id}","name":"Deep","rateMicros":1,"targeting":${nest(depth)}}`,
+      });
+    const tooDeep = await send(12);
+    expect(tooDeep.statusCode).toBe(422);
+    expect(tooDeep.json().details[0].code).toBe('too_deep');
+    const absurd = await send(5000); // a recursive validator would overflow the stack here
+    expect(absurd.statusCode).toBe(400);
+    expect(absurd.json().details[0].code).toBe('too_deep');
+  });
+
   it('removes an optional field with null and keeps the rest', async () => {
     const a = await created('/advertisers', { name: 'Nullable', domain: 'n.example', notes: 'hello' });
     const r = await call('PATCH', `/advertisers/${a.id}`, { version: 1, domain: null });

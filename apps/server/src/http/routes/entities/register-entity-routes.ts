@@ -19,6 +19,7 @@ import { actorOf, principalOf, requireAuth, requireWrite } from '../../auth/guar
 import { MarqueeError } from '../../errors.ts';
 import type { Principal } from '../../principal.ts';
 import { AUTHENTICATED, ErrorResponse } from '../../schemas.ts';
+import { refuseDeepBodies } from './body-depth.ts';
 import type { EntityDefinition } from './definitions.ts';
 import { assertValidEntity } from './entity-validator.ts';
 import type { Row } from './rules.ts';
@@ -129,6 +130,7 @@ export function registerEntityRoutes(app: App, deps: AppDeps, d: EntityDefinitio
   app.post(
     base,
     {
+      preValidation: refuseDeepBodies,
       preHandler: write,
       schema: {
         summary: `Create a ${d.singular}`,
@@ -159,6 +161,7 @@ export function registerEntityRoutes(app: App, deps: AppDeps, d: EntityDefinitio
   app.patch(
     `${base}/:id`,
     {
+      preValidation: refuseDeepBodies,
       preHandler: write,
       schema: {
         summary: `Update a ${d.singular}`,
@@ -228,6 +231,7 @@ export function registerEntityRoutes(app: App, deps: AppDeps, d: EntityDefinitio
   app.post(
     `${base}/bulk-status`,
     {
+      preValidation: refuseDeepBodies,
       preHandler: write,
       schema: {
         summary: `Pause, activate or archive many ${d.plural}`,
