@@ -249,7 +249,8 @@ export type Audience = Static<typeof Audience>;
 
 // ---------- users, API keys ----------
 export const UserFields = {
-  email: Type.String({ format: 'email', maxLength: 254 }),
+  /** Any local@domain address; single-label domains such as admin@localhost are allowed (self-hosted installs). */
+  email: Type.String({ pattern: '^[^\\s@]{1,64}@[^\\s@.][^\\s@]{0,252}$', maxLength: 254 }),
   name: Name,
   status: literals(['active', 'disabled', 'archived'] as const),
   role: literals(ROLES),
