@@ -244,7 +244,7 @@ describe('decide: every rejection has its reason', () => {
       frequencyCaps: seen(1),
     });
     expect([winner(two, 0), winner(two, 1)]).toEqual(['li_capped', 'li_b']);
-    expect(cappedCandidates(req(), s, NOW)).toEqual(['li_capped']);
+    expect(cappedCandidates(req(), s, NOW).map((x) => x.id)).toEqual(['li_capped']);
   });
 
   it('pacing: lifetime and daily budgets (daily in the line item zone) and impression goals', () => {

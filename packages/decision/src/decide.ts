@@ -135,17 +135,21 @@ export function decide(
   return trace ? { placements: out, explain: trace } : { placements: out };
 }
 
-/** Line item ids among the request's index candidates that have frequency caps: what to prefetch. */
-export function cappedCandidates(request: DecisionRequest, snapshot: ServingSnapshot, nowMs: number): string[] {
+/** The request's index candidates that have frequency caps: whose counters to prefetch. */
+export function cappedCandidates(
+  request: DecisionRequest,
+  snapshot: ServingSnapshot,
+  nowMs: number,
+): ServingLineItem[] {
   const base = requestAssignment(request, snapshot, nowMs);
-  const ids = new Set<string>();
+  const ids = new Set<ServingLineItem>();
   for (const pr of request.placements) {
     const sp = snapshot.placements.get(pr.placementId);
     if (!sp?.active) continue;
     const n = snapshot.index.match(placeAssignment(base, request, sp));
     for (let i = 0; i < n; i++) {
       const sli = snapshot.lineItems[snapshot.index.out[i]!]!;
-      if (sli.frequencyCaps.length > 0) ids.add(sli.id);
+      if (sli.frequencyCaps.length > 0) ids.add(sli);
     }
   }
   return [...ids];
