@@ -268,6 +268,8 @@ function multipartError(err: unknown): unknown {
     case 'FST_FILES_LIMIT':
     case 'FST_FIELDS_LIMIT':
       return new MarqueeError('MQ_ERR_VALIDATION', 'Too many parts: send advertiserId, width, height and one file');
+    case 'ERR_STREAM_PREMATURE_CLOSE': // the body ended before the closing boundary
+      return new MarqueeError('MQ_ERR_VALIDATION', 'Malformed multipart body: it ends before its closing boundary');
     case 'FST_INVALID_MULTIPART_CONTENT_TYPE':
       return new MarqueeError('MQ_ERR_UNSUPPORTED_MEDIA_TYPE', 'Send multipart/form-data');
     default:
