@@ -1,0 +1,3 @@
+export * from './geo-locator.ts';
+export * from './request-enricher.ts';
+export * from './user-agent-parser.ts';
