@@ -32,6 +32,7 @@ import { networkRoutes } from './http/routes/network.ts';
 import { userRoutes } from './http/routes/users.ts';
 import { buildValidator } from './http/validator-compiler.ts';
 import { createLifecycle, type Lifecycle } from './lifecycle/lifecycle.ts';
+import { registerServing, type Serving } from './serving/serving.ts';
 
 export const API_PREFIX = '/api/v1';
 const VERSION = '0.1.0';
@@ -57,6 +58,13 @@ const asPlugin =
     module(instance as unknown as App, deps);
 
 const registered = new WeakMap<object, RegisteredRoute[]>();
+const servings = new WeakMap<object, Serving>();
+/** The serving side of an app (snapshot state, decision service, signer, counters). */
+export function servingOf(app: App): Serving {
+  const serving = servings.get(app);
+  if (!serving) throw new Error('app has no serving side');
+  return serving;
+}
 /** Every route registered on an app (for the OpenAPI coverage test and diagnostics). */
 export function registeredRoutes(app: App): readonly RegisteredRoute[] {
   return registered.get(app) ?? [];
@@ -168,6 +176,8 @@ export async function createApp(given: AppDeps, options: AppOptions = {}): Promi
   for (const module of modules) await app.register(asPlugin(module, deps), { prefix: API_PREFIX });
   // Public, content-addressed asset files (ads load them from publisher pages): at the root, not under /api.
   await app.register(asPlugin(assetFileRoutes, deps));
+  // Decisions, VAST, the web tag and the demo page: they read the in-memory snapshot, never the database.
+  servings.set(app, await registerServing(app, deps, { now }));
 
   app.addHook('onReady', async () => {
     lifecycle.markReady();

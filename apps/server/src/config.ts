@@ -36,6 +36,17 @@ export interface Config {
   readonly loginWindowSeconds?: number;
   /** Graceful shutdown budget: after this the process exits even with requests in flight. */
   readonly shutdownTimeoutMs?: number;
+  /**
+   * Tracking URL signing keys, newest first: "kid:base64secret,kid2:base64secret". Every serving node of a
+   * cluster must share them; unset, an embedded install generates one under dataDir.
+   */
+  readonly trackingKeys?: string;
+  /** How long a signed tracking URL stays valid. */
+  readonly trackingTtlSeconds?: number;
+  /** redis://... for shared counters (frequency caps) across workers and servers; unset: in process. */
+  readonly redisUrl?: string;
+  /** A MaxMind-format (mmdb) geolocation database; unset: the one shipped with Marquee. */
+  readonly geoipDbPath?: string;
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -62,6 +73,14 @@ const ConfigSchema = Type.Object(
     loginMaxFailuresPerIp: Type.Integer({ minimum: 1 }),
     loginWindowSeconds: Type.Integer({ minimum: 1 }),
     shutdownTimeoutMs: Type.Integer({ minimum: 100, maximum: 600_000 }),
+    trackingKeys: Type.Optional(
+      Type.String({
+        pattern: '^[A-Za-z0-9_-]{1,16}:[A-Za-z0-9+/=_-]{22,}(,[A-Za-z0-9_-]{1,16}:[A-Za-z0-9+/=_-]{22,})*$',
+      }),
+    ),
+    trackingTtlSeconds: Type.Integer({ minimum: 60, maximum: 30 * 24 * 3600 }),
+    redisUrl: Type.Optional(Type.String({ pattern: '^rediss?://' })),
+    geoipDbPath: Type.Optional(Type.String({ minLength: 1 })),
   },
   { additionalProperties: false },
 );
@@ -69,7 +88,9 @@ type RawConfig = Static<typeof ConfigSchema>;
 type Key = keyof RawConfig;
 
 const MIB = 1024 * 1024;
-export const CONFIG_DEFAULTS: Readonly<Omit<RawConfig, 'publicUrl' | 'databaseUrl' | 'adminPassword'>> = {
+export const CONFIG_DEFAULTS: Readonly<
+  Omit<RawConfig, 'publicUrl' | 'databaseUrl' | 'adminPassword' | 'trackingKeys' | 'redisUrl' | 'geoipDbPath'>
+> = {
   port: 8080,
   host: '0.0.0.0',
   dataDir: './data',
@@ -86,6 +107,7 @@ export const CONFIG_DEFAULTS: Readonly<Omit<RawConfig, 'publicUrl' | 'databaseUr
   loginMaxFailuresPerIp: 20,
   loginWindowSeconds: 15 * 60,
   shutdownTimeoutMs: 10_000,
+  trackingTtlSeconds: 24 * 3600,
 };
 
 /** Environment variable of each key. */
@@ -109,6 +131,10 @@ export const ENV_VARS: Readonly<Record<Key, string>> = {
   loginMaxFailuresPerIp: 'MARQUEE_LOGIN_MAX_FAILURES_PER_IP',
   loginWindowSeconds: 'MARQUEE_LOGIN_WINDOW_SECONDS',
   shutdownTimeoutMs: 'MARQUEE_SHUTDOWN_TIMEOUT_MS',
+  trackingKeys: 'MARQUEE_TRACKING_KEYS',
+  trackingTtlSeconds: 'MARQUEE_TRACKING_TTL_SECONDS',
+  redisUrl: 'MARQUEE_REDIS_URL',
+  geoipDbPath: 'MARQUEE_GEOIP_DB',
 };
 
 /** Command-line flags (`--port 9000` or `--port=9000`). */
@@ -273,6 +299,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, argv: readonly 
     loginMaxFailuresPerIp: c.loginMaxFailuresPerIp,
     loginWindowSeconds: c.loginWindowSeconds,
     shutdownTimeoutMs: c.shutdownTimeoutMs,
+    trackingKeys: c.trackingKeys,
+    trackingTtlSeconds: c.trackingTtlSeconds,
+    redisUrl: c.redisUrl,
+    geoipDbPath: c.geoipDbPath,
   };
   return Object.freeze(config);
 }

@@ -1,0 +1,130 @@
+/**
+ * Keeps the serving snapshot current: loads a consistent snapshot from the store, then follows the change
+ * feed and swaps in a new immutable snapshot built off the request path. Requests read `current` and never
+ * touch the database; if the database goes away, the feed retries quietly and serving goes on from the last
+ * snapshot.
+ */
+import { applyChanges, buildServingSnapshot, type ServingSnapshot } from '@marquee/decision';
+import type { AssetStore, Change, ChangeFeed } from '@marquee/store';
+import type { FastifyBaseLogger } from 'fastify';
+
+export interface ServingState {
+  /** The snapshot requests read; replaced whole, never mutated. */
+  readonly current: ServingSnapshot;
+  /** Absolute URL of an uploaded asset used by a creative in the snapshot (resolved before the swap). */
+  assetUrl(assetId: string): string | undefined;
+  /** Resolves once every change up to `seq` is live (tests, and "a change is live within a second"). */
+  waitFor(seq: number, timeoutMs?: number): Promise<boolean>;
+  stop(): Promise<void>;
+}
+
+export interface ServingStateOptions {
+  readonly feed: ChangeFeed;
+  readonly assets: AssetStore;
+  /** Base of asset URLs (asset rows hold paths such as /assets/<sha256>.png). */
+  readonly publicUrl: string;
+  readonly logger: FastifyBaseLogger;
+  readonly now?: () => number;
+  /**
+   * Changes arriving within this window are applied together: one rebuild for a burst of edits
+   * (bulk status changes, imports) instead of one per change.
+   */
+  readonly coalesceMs?: number;
+}
+
+export async function createServingState(options: ServingStateOptions): Promise<ServingState> {
+  const now = options.now ?? Date.now;
+  const coalesceMs = options.coalesceMs ?? 100;
+  const started = performance.now();
+  const initial = await options.feed.loadSnapshot();
+  const assetUrls = new Map<string, string>();
+  const resolveAssets = async (creatives: Iterable<unknown>) => {
+    for (const c of creatives) {
+      const assetId = (c as { assetId?: string }).assetId;
+      if (!assetId || assetUrls.has(assetId)) continue;
+      const asset = await options.assets.get(assetId);
+      if (asset) assetUrls.set(assetId, asset.url.startsWith('/') ? `${options.publicUrl}${asset.url}` : asset.url);
+    }
+  };
+  await resolveAssets(initial.entities.creative);
+  let current = buildServingSnapshot(initial, { nowMs: now() });
+  options.logger.info(
+    { seq: current.seq, lineItems: current.lineItems.length, ms: Math.round(performance.now() - started) },
+    'serving snapshot loaded',
+  );
+
+  let pending: Change[] = [];
+  let timer: NodeJS.Timeout | undefined;
+  const waiters = new Set<{ seq: number; resolve: (ok: boolean) => void }>();
+
+  let flushing = false;
+  let stopped = false;
+  const flush = async () => {
+    timer = undefined;
+    if (flushing || stopped) return;
+    const batch = pending;
+    pending = [];
+    if (batch.length === 0) return;
+    flushing = true;
+    const t0 = performance.now();
+    try {
+      await resolveAssets(batch.filter((c) => c.kind === 'creative').map((c) => c.entity));
+    } catch (err) {
+      // The store is away: keep the batch, retry later; serving goes on from the current snapshot.
+      options.logger.warn({ err }, 'serving snapshot update waits for the store');
+      pending = batch.concat(pending);
+      flushing = false;
+      timer ??= setTimeout(flush, 1000);
+      return;
+    }
+    try {
+      current = applyChanges(current, batch, now());
+    } catch (err) {
+      // A change the serving side cannot apply must not stop serving: keep the last good snapshot.
+      options.logger.error({ err, seq: batch[batch.length - 1]?.seq }, 'serving snapshot update failed');
+      return;
+    } finally {
+      flushing = false;
+      if (pending.length > 0) timer ??= setTimeout(flush, coalesceMs);
+    }
+    options.logger.debug(
+      { seq: current.seq, changes: batch.length, ms: Math.round(performance.now() - t0) },
+      'serving snapshot updated',
+    );
+    for (const w of waiters) {
+      if (current.seq >= w.seq) {
+        waiters.delete(w);
+        w.resolve(true);
+      }
+    }
+  };
+
+  const stopFollowing = options.feed.follow(current.seq, (changes) => {
+    pending.push(...changes);
+    timer ??= setTimeout(flush, coalesceMs);
+  });
+
+  return {
+    get current() {
+      return current;
+    },
+    assetUrl: (assetId) => assetUrls.get(assetId),
+    waitFor(seq, timeoutMs = 5000) {
+      if (current.seq >= seq) return Promise.resolve(true);
+      return new Promise((resolve) => {
+        const w = { seq, resolve };
+        waiters.add(w);
+        setTimeout(() => {
+          if (waiters.delete(w)) resolve(false);
+        }, timeoutMs).unref();
+      });
+    },
+    async stop() {
+      stopped = true;
+      if (timer) clearTimeout(timer);
+      await stopFollowing();
+      for (const w of waiters) w.resolve(false);
+      waiters.clear();
+    },
+  };
+}
