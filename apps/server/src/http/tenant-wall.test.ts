@@ -26,6 +26,11 @@ const PUBLIC_ROUTES: Record<string, string> = {
   'POST /api/v1/auth/login': 'sign-in (throttled, tested in auth tests)',
   'GET /assets/:file': 'content-addressed creative files: the sha256 is the capability, no tenant metadata',
   'GET /assets/:sha/*': 'files of content-addressed HTML5 bundles, same as above',
+  // Serving: answers from the in-memory snapshot with the winning ad only, which a page shows anyway.
+  'POST /v1/decisions': 'public decision API (ads for a page)',
+  'GET /v1/vast': 'public VAST endpoint for video players',
+  'GET /marquee.js': 'the web tag script',
+  'GET /demo': 'demo page rendering the placements with the tag',
 };
 const PUBLIC_PREFIXES = ['GET /api/docs'];
 
