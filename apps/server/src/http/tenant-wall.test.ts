@@ -186,6 +186,26 @@ const ATTACKS: Record<string, (w: World) => Probe[]> = {
       expect: 'denied',
     })),
 
+  // ---------- serving diagnostics ----------
+  // An advertiser's explain lists its own line items only; a publisher's user may not explain.
+  // (The victim's rows are drafts here, so this checks the filtering of the answer, not of live delivery.)
+  'POST /api/v1/decisions/explain': (w) => [
+    {
+      as: 'adv',
+      method: 'POST',
+      url: '/api/v1/decisions/explain',
+      payload: { placements: [{ id: w.victim.placement.id }], keywords: ['VICTIM'] },
+      expect: 'filtered',
+    },
+    {
+      as: 'pub',
+      method: 'POST',
+      url: '/api/v1/decisions/explain',
+      payload: { placements: [{ id: w.victim.placement.id }] },
+      expect: 'denied',
+    },
+  ],
+
   // ---------- auth, users, keys, audit, network (admin-only or "my own") ----------
   'POST /api/v1/auth/logout': () => [
     { as: 'advFresh', method: 'POST', url: '/api/v1/auth/logout', expect: 'filtered' },
