@@ -94,6 +94,10 @@ export function servingRoutes(deps: ServingRouteDeps) {
               user: Type.Optional(Type.String({ maxLength: 128 })),
               page: Type.Optional(Type.String({ maxLength: 2048 })),
               keywords: Type.Optional(Type.String({ maxLength: 2048, description: 'Comma-separated' })),
+              ip: Type.Optional(Type.String({ maxLength: 45, description: "Server-side callers: the viewer's IP" })),
+              ua: Type.Optional(
+                Type.String({ maxLength: 1024, description: "Server-side callers: the viewer's user agent" }),
+              ),
             },
             { additionalProperties: false },
           ),
@@ -111,6 +115,7 @@ export function servingRoutes(deps: ServingRouteDeps) {
               ...(q.page ? { page: q.page } : {}),
               ...(q.keywords ? { keywords: q.keywords.split(',').filter(Boolean).slice(0, 100) } : {}),
             },
+            ...(q.ip || q.ua ? { device: { ...(q.ip ? { ip: q.ip } : {}), ...(q.ua ? { ua: q.ua } : {}) } } : {}),
           },
           { ip: request.ip, userAgent: request.headers['user-agent'] },
         );
