@@ -16,7 +16,7 @@ import { createApiKeyManager } from './http/auth/api-keys.ts';
 import { InMemoryLoginThrottle, type LoginThrottle } from './http/auth/login-throttle.ts';
 import { registerPrincipalResolver } from './http/auth/principal-resolver.ts';
 import { createSessionManager } from './http/auth/sessions.ts';
-import { registerErrorHandlers } from './http/error-handler.ts';
+import { registerErrorHandlers, sendError, toMarqueeError } from './http/error-handler.ts';
 import { MarqueeError } from './http/errors.ts';
 import { createHttpMetrics, registerMetrics } from './http/metrics.ts';
 import { addErrorResponses, registerOpenApi } from './http/openapi.ts';
@@ -89,6 +89,10 @@ export async function createApp(given: AppDeps, options: AppOptions = {}): Promi
     schemaController: { compilersFactory: { buildValidator: buildValidator as never } },
     ajv: { customOptions: { removeAdditional: false } },
     routerOptions: { maxParamLength: 200 },
+    // Errors Fastify raises before routing (bad percent-encoding, over-long params) get our body too.
+    frameworkErrors: (err, _request, reply) => {
+      sendError(reply, toMarqueeError(err).error);
+    },
   }).withTypeProvider<TypeBoxTypeProvider>() as unknown as App;
 
   const routes: RegisteredRoute[] = [];

@@ -21,6 +21,7 @@ export const ERRORS = {
   MQ_ERR_CONFLICT: { status: 409, message: 'The entity was changed by someone else; reload and retry' },
   MQ_ERR_DUPLICATE: { status: 409, message: 'An entity with this value already exists' },
   MQ_ERR_BODY_TOO_LARGE: { status: 413, message: 'The body is too large' },
+  MQ_ERR_URI_TOO_LONG: { status: 414, message: 'The URL is too long' },
   MQ_ERR_UNSUPPORTED_MEDIA_TYPE: { status: 415, message: 'Unsupported content type' },
   MQ_ERR_UNPROCESSABLE: { status: 422, message: 'The request breaks a business rule' },
   MQ_ERR_PRECONDITION_REQUIRED: { status: 428, message: 'Send the version you read (If-Match header or `version`)' },
