@@ -32,7 +32,13 @@ export interface TrackingEvent {
   readonly placementId: string;
   /** When the event happened, Unix epoch milliseconds. */
   readonly tsMs: number;
-  /** What the event is worth (cost of an impression, conversion value), integer micros; 0 when none. */
+  /**
+   * What the advertiser is charged for THIS event, integer micros: the per-impression price of a CPM
+   * impression, the CPC price of a click, the CPA price of an attributed conversion; 0 for events that are
+   * not the billable unit of their line item (a CPC impression, a viewable, a custom event, a request) and
+   * ALWAYS 0 when `verdict` is 'invalid'. Spend = sum of priceMicros over valid events.
+   * (A conversion's order value is `valueMicros`, not this.)
+   */
   readonly priceMicros: number;
   /** ISO 3166-1 alpha-2, or '' when unknown. */
   readonly country: string;
@@ -47,4 +53,19 @@ export interface TrackingEvent {
   readonly name?: string;
   readonly ip?: string;
   readonly ua?: string;
+  // Optional fields added by the tracking endpoints (absent on events written before them).
+  /** The line item's pricing model, from the signed token: which event kind is billable. */
+  readonly pricingModel?: 'cpm' | 'cpc' | 'cpa' | 'flat';
+  /** ISO 4217 currency of priceMicros/rateMicros (the line item's). */
+  readonly currency?: string;
+  /** The signed per-unit rate of the line item (per impression, click or conversion by pricingModel), micros. */
+  readonly rateMicros?: number;
+  /** Conversions: the order value the advertiser reported, integer micros (0 when none). */
+  readonly valueMicros?: number;
+  /** Conversions: the advertiser's order id (conversions are deduplicated by advertiser and order id). */
+  readonly orderId?: string;
+  /** Conversions: what the conversion was attributed to ('click', 'view', or '' when unattributed). */
+  readonly attribution?: 'click' | 'view' | '';
+  /** How the event arrived: 'pixel' (GET), 'beacon' (POST), 'redirect' (click), 'postback', 'batch', 'decision'. */
+  readonly source?: string;
 }
