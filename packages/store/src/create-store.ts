@@ -20,6 +20,7 @@ import { PostgresCredentials } from './postgres-credentials.ts';
 import { PostgresEntityRepository } from './postgres-entity-repository.ts';
 import { PostgresNetworkSettings } from './postgres-network-settings.ts';
 import { PostgresNotifyListener } from './postgres-notify-listener.ts';
+import { PostgresRollupStore } from './postgres-rollup-store.ts';
 import { hash31, type StoreContext } from './store-context.ts';
 
 const SCHEMA_RE = /^[a-z_][a-z0-9_]{0,62}$/;
@@ -118,6 +119,7 @@ async function assemble(
     credentials: new PostgresCredentials(ctx),
     assets: new PostgresAssetStore(ctx),
     network: new PostgresNetworkSettings(ctx),
+    rollups: new PostgresRollupStore(ctx),
     async isEmpty() {
       const row = await db.selectFrom('users').select('id').limit(1).executeTakeFirst();
       return row === undefined;

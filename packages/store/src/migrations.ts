@@ -152,6 +152,65 @@ export const MIGRATIONS: readonly Migration[] = [
         at timestamptz not null)`,
     ],
   },
+  {
+    id: 2,
+    name: 'hourly rollups of tracking events',
+    statements: [
+      // One row per UTC hour and dimension tuple. Ids that do not apply are '' (never NULL) so the
+      // primary key is the upsert target. Money columns are int8 micros.
+      `create table rollup_hourly (
+        hour timestamptz not null,
+        advertiser_id text not null,
+        campaign_id text not null,
+        line_item_id text not null,
+        creative_id text not null,
+        publisher_id text not null,
+        site_id text not null,
+        placement_id text not null,
+        country text not null,
+        device_type text not null,
+        requests int8 not null default 0,
+        impressions int8 not null default 0,
+        viewable_impressions int8 not null default 0,
+        clicks int8 not null default 0,
+        conversions int8 not null default 0,
+        custom_events int8 not null default 0,
+        events int8 not null default 0,
+        spend_micros int8 not null default 0,
+        revenue_micros int8 not null default 0,
+        invalid_events int8 not null default 0,
+        primary key (hour, advertiser_id, campaign_id, line_item_id, creative_id, publisher_id, site_id,
+          placement_id, country, device_type))`,
+      `create index rollup_hourly_advertiser_idx on rollup_hourly (advertiser_id, hour)`,
+      `create index rollup_hourly_publisher_idx on rollup_hourly (publisher_id, hour)`,
+      `create index rollup_hourly_line_item_idx on rollup_hourly (line_item_id, hour)`,
+      // Invalid events by reason: a table of its own (not a jsonb map) so "invalid by reason" is a plain
+      // GROUP BY with the same filters and upserts as every other measure.
+      `create table rollup_invalid_hourly (
+        hour timestamptz not null,
+        advertiser_id text not null,
+        campaign_id text not null,
+        line_item_id text not null,
+        creative_id text not null,
+        publisher_id text not null,
+        site_id text not null,
+        placement_id text not null,
+        country text not null,
+        device_type text not null,
+        reason text not null,
+        events int8 not null default 0,
+        primary key (hour, advertiser_id, campaign_id, line_item_id, creative_id, publisher_id, site_id,
+          placement_id, country, device_type, reason))`,
+      `create index rollup_invalid_hourly_advertiser_idx on rollup_invalid_hourly (advertiser_id, hour)`,
+      `create index rollup_invalid_hourly_publisher_idx on rollup_invalid_hourly (publisher_id, hour)`,
+      // Where each rollup consumer is in the event log, committed with the aggregates (exactly once).
+      `create table rollup_positions (
+        consumer text primary key,
+        position text not null,
+        events int8 not null default 0,
+        updated_at timestamptz not null default now())`,
+    ],
+  },
 ];
 
 /** Applies the migrations not yet recorded, in order, in one transaction. */

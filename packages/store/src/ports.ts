@@ -204,6 +204,120 @@ export interface NetworkSettings {
   update(network: Network, actor: Actor): Promise<Network>;
 }
 
+/** The dimension values of one hourly rollup row ('' when an id does not apply, e.g. a request's line item). */
+export interface RollupKey {
+  /** Start of the UTC hour, epoch milliseconds. */
+  readonly hourMs: number;
+  readonly advertiserId: string;
+  readonly campaignId: string;
+  readonly lineItemId: string;
+  readonly creativeId: string;
+  readonly publisherId: string;
+  readonly siteId: string;
+  readonly placementId: string;
+  readonly country: string;
+  readonly deviceType: string;
+}
+
+/** Summed measures of the rollups; money in integer micros. */
+export interface RollupMeasures {
+  readonly requests: number;
+  readonly impressions: number;
+  readonly viewableImpressions: number;
+  readonly clicks: number;
+  readonly conversions: number;
+  readonly customEvents: number;
+  /** Valid events of every kind. */
+  readonly events: number;
+  readonly spendMicros: number;
+  readonly revenueMicros: number;
+  readonly invalidEvents: number;
+}
+
+export const ROLLUP_MEASURES = [
+  'requests',
+  'impressions',
+  'viewableImpressions',
+  'clicks',
+  'conversions',
+  'customEvents',
+  'events',
+  'spendMicros',
+  'revenueMicros',
+  'invalidEvents',
+] as const satisfies readonly (keyof RollupMeasures)[];
+
+export interface RollupRow extends RollupKey, RollupMeasures {}
+
+export interface InvalidRollupRow extends RollupKey {
+  readonly reason: string;
+  readonly events: number;
+}
+
+/** The aggregates of one batch of log events: added to the stored rollups in one transaction. */
+export interface RollupBatch {
+  readonly rows: readonly RollupRow[];
+  readonly invalid: readonly InvalidRollupRow[];
+  /** How many log records the batch covers (kept beside the position, for monitoring). */
+  readonly records: number;
+}
+
+export const ROLLUP_ENTITY_DIMENSIONS = [
+  'advertiser',
+  'campaign',
+  'line_item',
+  'creative',
+  'publisher',
+  'site',
+  'placement',
+  'country',
+  'device',
+] as const;
+export type RollupEntityDimension = (typeof ROLLUP_ENTITY_DIMENSIONS)[number];
+export const ROLLUP_TIME_DIMENSIONS = ['hour', 'day', 'week', 'month'] as const;
+export type RollupTimeDimension = (typeof ROLLUP_TIME_DIMENSIONS)[number];
+/** `reason` groups invalid events by why they were invalid (only the invalid measure has it). */
+export type RollupDimension = RollupEntityDimension | RollupTimeDimension | 'reason';
+
+export interface RollupQuery {
+  readonly dimensions: readonly RollupDimension[];
+  /** Zone of the date range and of the day/week/month/hour labels (IANA, validated by the caller). */
+  readonly timeZone: string;
+  /** Inclusive local dates "YYYY-MM-DD" in `timeZone`; or instants with fromMs/toMs (half-open). */
+  readonly fromDay?: string;
+  readonly toDay?: string;
+  readonly fromMs?: number;
+  readonly toMs?: number;
+  /** Each listed dimension must take one of the values (AND across dimensions). */
+  readonly filters?: Readonly<Partial<Record<RollupEntityDimension, readonly string[]>>>;
+  /** Read rollup_invalid_hourly (measure: invalidEvents by reason) instead of rollup_hourly. */
+  readonly invalidByReason?: boolean;
+  /** At most this many groups are returned (the caller asks for one more to detect overflow). */
+  readonly maxGroups: number;
+}
+
+export interface RollupGroup {
+  /** Label of every requested dimension: ids as stored, times as local "YYYY-MM-DD[THH:00]" / "YYYY-MM". */
+  readonly keys: Readonly<Record<string, string>>;
+  readonly measures: RollupMeasures;
+}
+
+export type RollupCommitResult = 'committed' | 'moved';
+
+/** The SQL side of reporting: hourly aggregates and the positions of the consumers that write them. */
+export interface RollupStore {
+  /** The log position a consumer committed last; undefined before its first commit. */
+  position(consumer: string): Promise<string | undefined>;
+  /**
+   * In ONE transaction: adds the batch to the aggregates and moves the consumer from `from` to `next`.
+   * 'moved' (and nothing written) when the stored position is no longer `from` (another instance of the
+   * consumer got there first): a crash or a second consumer can never count a batch twice.
+   */
+  commit(consumer: string, from: string, next: string, batch: RollupBatch): Promise<RollupCommitResult>;
+  /** Sums of the measures grouped by the dimensions, over the range and filters. */
+  query(query: RollupQuery): Promise<RollupGroup[]>;
+}
+
 /** Everything the management side needs, opened by createStore(). */
 export interface Store {
   readonly backend: 'pglite' | 'postgres';
@@ -213,6 +327,8 @@ export interface Store {
   readonly credentials: Credentials;
   readonly assets: AssetStore;
   readonly network: NetworkSettings;
+  /** Hourly aggregates of tracking events and the positions of their consumers (reporting). */
+  readonly rollups: RollupStore;
   /** True when the store has no users yet (first start: create the admin, load demo data). */
   isEmpty(): Promise<boolean>;
   /** Cheap round trip for readiness probes. */
