@@ -533,7 +533,7 @@ describe('snapshot updates', () => {
     expect(run(s4).placements[0]).toMatchObject({ kind: 'no_fill', reason: 'inactive_placement' });
   });
 
-  it('index and scan give the same decisions', () => {
+  it('index, Whang index, scan and explain give the same decisions', () => {
     const items: LineItem[] = [];
     const countries = ['US', 'FR', 'DE'];
     for (let i = 0; i < 60; i++) {
@@ -555,8 +555,8 @@ describe('snapshot updates', () => {
         }),
       );
     }
-    const s = world({ lineItems: items });
-    const whang = world({ lineItems: items }, 'conjunction');
+    const s = world({ lineItems: items, placements: { floorMicros: 1_500_000 } });
+    const whang = world({ lineItems: items, placements: { floorMicros: 1_500_000 } }, 'conjunction');
     for (const country of countries)
       for (const device of ['mobile', 'desktop'])
         for (const keywords of [[], ['k1'], ['k2', 'k3']]) {
@@ -569,6 +569,8 @@ describe('snapshot updates', () => {
           const scanned = run(s, r, { matcher: 'scan' }, 7);
           expect(run(s, r, { matcher: 'index' }, 7)).toEqual(scanned);
           expect(run(whang, r, { matcher: 'index' }, 7)).toEqual(scanned);
+          // The explaining selection (every candidate checked) decides like the lazy one.
+          expect(run(s, { ...r, explain: true }, {}, 7).placements).toEqual(scanned.placements);
         }
   });
 });

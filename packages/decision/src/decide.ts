@@ -16,7 +16,13 @@ import { FixedPriorPredictor } from './fixed-prior-predictor.ts';
 import { ALWAYS_ALLOW, type FrequencyCapView, NO_CAPS, type PacingGate, type RatePredictor } from './ports.ts';
 import type { NoFillReason, RejectReason } from './reasons.ts';
 import type { Rng } from './rng.ts';
-import type { ServingCreative, ServingLineItem, ServingPlacement, ServingSnapshot } from './serving-snapshot.ts';
+import {
+  rankKey,
+  type ServingCreative,
+  type ServingLineItem,
+  type ServingPlacement,
+  type ServingSnapshot,
+} from './serving-snapshot.ts';
 import type { Assignment } from './targeting-scan.ts';
 
 export interface DecidePorts {
@@ -76,6 +82,28 @@ interface Eligible {
   reason: RejectReason | 'won' | undefined;
 }
 
+/**
+ * Randomness without order dependence: decide draws ONE number from the caller's rng per request
+ * (the salt) and derives tie-breaks and rotation draws by hashing it with the line item, so the
+ * lazy and the explaining selection, the index and the scan, all decide alike whatever order they
+ * look at candidates in.
+ */
+function mix32(x: number): number {
+  let h = x | 0;
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
+function tiebreakOf(salt: number, idx: number): number {
+  return mix32(salt ^ Math.imul(idx + 1, 0x9e3779b1));
+}
+function drawOf(salt: number, idx: number, slot: number): number {
+  return mix32(mix32(salt + Math.imul(slot + 1, 0x27d4eb2f)) ^ Math.imul(idx + 1, 0x165667b1)) / 4294967296;
+}
+
 /** The request-scoped state threaded through the placements. */
 interface Ctx {
   readonly snapshot: ServingSnapshot;
@@ -86,6 +114,10 @@ interface Ctx {
   readonly predictor: RatePredictor;
   readonly trace: ExplainEntry[] | undefined;
   readonly traceFilter: ReadonlySet<string> | undefined;
+  /** The request's one draw from the rng (uint32): see tiebreakOf. */
+  readonly salt: number;
+  /** Ads chosen so far in the request (numbers the rotation draw). */
+  slot: number;
   /** Advertisers and line items already serving in this request. */
   readonly usedAdvertisers: string[];
   readonly usedLineItems: string[];
@@ -109,6 +141,8 @@ export function decide(
     predictor: ports.predictor ?? DEFAULT_PREDICTOR,
     trace,
     traceFilter: typeof explain === 'object' ? new Set(explain.lineItemIds) : undefined,
+    salt: (rng() * 4294967296) >>> 0,
+    slot: 0,
     usedAdvertisers: [],
     usedLineItems: [],
   };
@@ -170,42 +204,163 @@ function decidePlacement(
   scan: boolean,
 ): PlacementDecision {
   const { snapshot } = ctx;
+  if (ctx.trace) return decideExplained(ctx, sp, a, count);
+  let n: number;
+  let cands: Int32Array;
+  if (scan) {
+    cands = scanOut(snapshot.lineItems.length);
+    n = 0;
+    const all = snapshot.lineItems;
+    for (let i = 0; i < all.length; i++) if (all[i]!.matchTree(a)) cands[n++] = i;
+  } else {
+    n = snapshot.index.match(a);
+    cands = snapshot.index.out;
+  }
+  return selectLazy(ctx, sp, a, count, cands, n);
+}
+
+let scanBuffer = new Int32Array(0);
+function scanOut(size: number): Int32Array {
+  if (scanBuffer.length < size) scanBuffer = new Int32Array(size);
+  return scanBuffer;
+}
+
+// Scratch of the lazy selection (decide is synchronous: one set serves every call).
+let hIdx = new Int32Array(256);
+let hKey = new Float64Array(256);
+let hTie = new Float64Array(256);
+let heap = new Int32Array(256);
+
+function ensureScratch(n: number): void {
+  if (hIdx.length >= n) return;
+  const size = Math.max(n, hIdx.length * 2);
+  hIdx = new Int32Array(size);
+  hKey = new Float64Array(size);
+  hTie = new Float64Array(size);
+  heap = new Int32Array(size);
+}
+
+/** Rank order: tier first, then eCPM (higher first), then the hashed tie-break. */
+function before(x: number, y: number): boolean {
+  return hKey[x]! < hKey[y]! || (hKey[x] === hKey[y] && hTie[x]! < hTie[y]!);
+}
+
+function siftDown(size: number, at: number): void {
+  let i = at;
+  const v = heap[i]!;
+  for (;;) {
+    let c = 2 * i + 1;
+    if (c >= size) break;
+    if (c + 1 < size && before(heap[c + 1]!, heap[c]!)) c++;
+    if (!before(heap[c]!, v)) break;
+    heap[i] = heap[c]!;
+    i = c;
+  }
+  heap[i] = v;
+}
+
+/**
+ * The serving path. Candidates are ranked by a cheap key (tier, eCPM) in a heap and the full
+ * eligibility rules run only on the best ones, in rank order, until the placement is filled and the
+ * last winner's runner-up is known: lower-ranked candidates cannot change the outcome, so they are
+ * never checked. Same result as decideExplained (a test holds them equal), at a fraction of the work
+ * when many line items match.
+ */
+function selectLazy(
+  ctx: Ctx,
+  sp: ServingPlacement,
+  a: Assignment,
+  count: number,
+  cands: Int32Array,
+  n: number,
+): PlacementDecision {
+  const { lineItems: all, staticRankKey, residualFlags } = ctx.snapshot;
+  ensureScratch(n);
+  let m = 0;
+  for (let i = 0; i < n; i++) {
+    const idx = cands[i]!;
+    if (residualFlags[idx] === 1 && !all[idx]!.matchTree(a)) continue;
+    const k = staticRankKey[idx]!;
+    hIdx[m] = idx;
+    hKey[m] = k === k ? k : rankKey(all[idx]!.tier, ecpmOf(ctx, all[idx]!, sp)); // NaN: CPC/CPA
+    hTie[m] = tiebreakOf(ctx.salt, idx);
+    heap[m] = m;
+    m++;
+  }
+  if (m === 0) return { kind: 'no_fill', placementId: sp.id, reason: 'no_match' };
+  let size = m;
+  for (let i = (size >> 1) - 1; i >= 0; i--) siftDown(size, i);
+  const pop = (): ServingLineItem => {
+    const top = heap[0]!;
+    heap[0] = heap[--size]!;
+    siftDown(size, 0);
+    return all[hIdx[top]!]!;
+  };
+  const allowSame = sp.placement.allowSameAdvertiser;
+  const winners: ServingLineItem[] = [];
+  const bids: number[] = [];
+  while (size > 0 && winners.length < count) {
+    const sli = pop();
+    if (excluded(ctx, sli, allowSame)) continue;
+    const r = check(ctx, sp, sli);
+    if (typeof r !== 'number') continue;
+    winners.push(sli);
+    bids.push(r);
+    ctx.usedAdvertisers.push(sli.advertiserId);
+    ctx.usedLineItems.push(sli.id);
+  }
+  if (winners.length === 0) return { kind: 'no_fill', placementId: sp.id, reason: 'no_eligible' };
+  // Runner-up of winner k: winner k+1 when in the same tier; for the last, the next eligible one.
+  const last = winners[winners.length - 1]!;
+  let lastRunner = -1;
+  if (floorApplies(last) && sp.placement.auction === 'second_price') {
+    while (size > 0 && all[hIdx[heap[0]!]!]!.tier === last.tier) {
+      const sli = pop();
+      if (excluded(ctx, sli, allowSame)) continue;
+      const r = check(ctx, sp, sli);
+      if (typeof r === 'number') {
+        lastRunner = r;
+        break;
+      }
+    }
+  }
+  const ads: Ad[] = [];
+  for (let k = 0; k < winners.length; k++) {
+    const w = winners[k]!;
+    const next = winners[k + 1];
+    const runner = next === undefined ? lastRunner : next.tier === w.tier ? bids[k + 1]! : -1;
+    ads.push(toAd(ctx, sp, w, bids[k]!, runner));
+  }
+  return { kind: 'filled', placementId: sp.id, ads };
+}
+
+/** The same-line-item and same-advertiser rules, against the ads already chosen in the request. */
+function excluded(ctx: Ctx, sli: ServingLineItem, allowSame: boolean): RejectReason | undefined {
+  if (ctx.usedLineItems.length === 0) return undefined;
+  if (ctx.usedLineItems.includes(sli.id)) return 'same_line_item';
+  if (!allowSame && !sli.allowSameAdvertiser && ctx.usedAdvertisers.includes(sli.advertiserId)) {
+    return 'same_advertiser';
+  }
+  return undefined;
+}
+
+/** The explain path: every line item is scanned and gets its reason; the outcome equals selectLazy's. */
+function decideExplained(ctx: Ctx, sp: ServingPlacement, a: Assignment, count: number): PlacementDecision {
   const eligible: Eligible[] = [];
   let matched = 0;
-  if (scan) {
-    const all = snapshot.lineItems;
-    for (let i = 0; i < all.length; i++) {
-      const sli = all[i]!;
-      if (!sli.matchTree(a)) {
-        if (ctx.trace) note(ctx, sp.id, sli.id, 'targeting');
-        continue;
-      }
-      matched++;
-      consider(ctx, sp, sli, eligible);
+  for (const sli of ctx.snapshot.lineItems) {
+    if (!sli.matchTree(a)) {
+      note(ctx, sp.id, sli.id, 'targeting');
+      continue;
     }
-  } else {
-    const index = snapshot.index;
-    const n = index.match(a);
-    // Snapshot order, as the scan sees them: the rng is drawn in the same order, so both paths decide alike.
-    if (n > 1) index.out.subarray(0, n).sort();
-    for (let i = 0; i < n; i++) {
-      const sli = snapshot.lineItems[index.out[i]!]!;
-      if (sli.residual && !sli.matchTree(a)) continue;
-      matched++;
-      consider(ctx, sp, sli, eligible);
-    }
+    matched++;
+    consider(ctx, sp, sli, eligible);
   }
   if (eligible.length === 0) {
     return { kind: 'no_fill', placementId: sp.id, reason: matched === 0 ? 'no_match' : 'no_eligible' };
   }
-  // Selection without sorting (usually count = 1): repeated best-of scans, then the exclusions they cause.
   const allowSame = sp.placement.allowSameAdvertiser;
-  for (const e of eligible) {
-    if (ctx.usedLineItems.includes(e.sli.id)) e.reason = 'same_line_item';
-    else if (!allowSame && !e.sli.allowSameAdvertiser && ctx.usedAdvertisers.includes(e.sli.advertiserId)) {
-      e.reason = 'same_advertiser';
-    }
-  }
+  for (const e of eligible) e.reason = excluded(ctx, e.sli, allowSame);
   const winners: Eligible[] = [];
   while (winners.length < count) {
     let best: Eligible | undefined;
@@ -215,24 +370,24 @@ function decidePlacement(
     winners.push(best);
     ctx.usedAdvertisers.push(best.sli.advertiserId);
     ctx.usedLineItems.push(best.sli.id);
-    if (!allowSame) {
-      for (const e of eligible) {
-        if (e.reason === undefined && e.sli.advertiserId === best.sli.advertiserId && !e.sli.allowSameAdvertiser) {
-          e.reason = 'same_advertiser';
-        }
-      }
-    }
+    for (const e of eligible) if (e.reason === undefined) e.reason = excluded(ctx, e.sli, allowSame);
   }
   const lastTier = winners.length > 0 ? winners[winners.length - 1]!.sli.tier : 0;
   for (const e of eligible) if (e.reason === undefined) e.reason = e.sli.tier > lastTier ? 'lower_priority' : 'outbid';
-  if (ctx.trace) {
-    eligible.sort(byRank);
-    for (const e of eligible) note(ctx, sp.id, e.sli.id, e.reason!, e.ecpm);
-  }
+  eligible.sort(byRank);
+  for (const e of eligible) note(ctx, sp.id, e.sli.id, e.reason!, e.ecpm);
   if (winners.length === 0) return { kind: 'no_fill', placementId: sp.id, reason: 'no_eligible' };
-
   const ads: Ad[] = [];
-  for (const w of winners) ads.push(toAd(ctx, sp, w, eligible));
+  for (const w of winners) {
+    // The runner-up: the best candidate ranked below the winner, in its tier, that could have won.
+    let runner = -1;
+    for (const e of eligible) {
+      if (e === w || e.sli.tier !== w.sli.tier || e.reason === 'same_advertiser' || e.reason === 'same_line_item')
+        continue;
+      if (byRank(w, e) < 0 && e.ecpm > runner) runner = e.ecpm;
+    }
+    ads.push(toAd(ctx, sp, w.sli, w.ecpm, runner));
+  }
   return { kind: 'filled', placementId: sp.id, ads };
 }
 
@@ -243,7 +398,8 @@ function byRank(x: Eligible, y: Eligible): number {
 /** Eligibility of one targeted candidate; eligible ones are appended with their eCPM. */
 function consider(ctx: Ctx, sp: ServingPlacement, sli: ServingLineItem, eligible: Eligible[]): void {
   const r = check(ctx, sp, sli);
-  if (typeof r === 'number') eligible.push({ sli, ecpm: r, tiebreak: ctx.rng(), reason: undefined });
+  if (typeof r === 'number')
+    eligible.push({ sli, ecpm: r, tiebreak: tiebreakOf(ctx.salt, sli.idx), reason: undefined });
   else if (ctx.trace) note(ctx, sp.id, sli.id, r);
 }
 
@@ -342,9 +498,7 @@ function mulDivFloor(a: number, b: number, c: number): number {
  *   next one down, as in a generalised second-price auction) plus 1 micro, at least the floor and at
  *   most its own eCPM. With no such runner-up it pays the floor (capped at its eCPM).
  */
-function toAd(ctx: Ctx, sp: ServingPlacement, w: Eligible, candidates: readonly Eligible[]): Ad {
-  const sli = w.sli;
-  const bid = w.ecpm;
+function toAd(ctx: Ctx, sp: ServingPlacement, sli: ServingLineItem, bid: number, runner: number): Ad {
   let auction: AuctionKind;
   let clearing: number;
   if (!floorApplies(sli)) {
@@ -355,12 +509,6 @@ function toAd(ctx: Ctx, sp: ServingPlacement, w: Eligible, candidates: readonly 
     clearing = bid;
   } else {
     auction = 'second_price';
-    let runner = -1;
-    for (const e of candidates) {
-      if (e === w || e.sli.tier !== sli.tier || e.reason === 'same_advertiser' || e.reason === 'same_line_item')
-        continue;
-      if (byRank(w, e) < 0 && e.ecpm > runner) runner = e.ecpm;
-    }
     clearing = Math.min(bid, Math.max(sp.placement.floorMicros, runner < 0 ? 0 : runner + 1));
   }
   const charge =
@@ -371,7 +519,7 @@ function toAd(ctx: Ctx, sp: ServingPlacement, w: Eligible, candidates: readonly 
       : bid === 0
         ? 0
         : mulDivFloor(sli.rateMicros, clearing, bid);
-  const creative = rotate(ctx, sli, sp);
+  const creative = rotate(sli, sp, drawOf(ctx.salt, sli.idx, ctx.slot++));
   return {
     lineItemId: sli.id,
     campaignId: sli.campaignId,
@@ -391,7 +539,7 @@ function toAd(ctx: Ctx, sp: ServingPlacement, w: Eligible, candidates: readonly 
  * Creative rotation: weighted random among the creatives that fit the placement and are not blocked.
  * 'optimized' rotation falls back to weighted until the click model (capability 9) can rank them.
  */
-function rotate(ctx: Ctx, sli: ServingLineItem, sp: ServingPlacement): Creative {
+function rotate(sli: ServingLineItem, sp: ServingPlacement, draw: number): Creative {
   let total = 0;
   let last: ServingCreative | undefined;
   for (const c of sli.creatives) {
@@ -400,7 +548,7 @@ function rotate(ctx: Ctx, sli: ServingLineItem, sp: ServingPlacement): Creative 
       last = c;
     }
   }
-  let r = ctx.rng() * total;
+  let r = draw * total;
   for (const c of sli.creatives) {
     if (!fitsPlacement(c, sp) || blocked(c, sp)) continue;
     r -= c.weight;

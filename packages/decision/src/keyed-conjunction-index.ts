@@ -46,53 +46,57 @@ function prior(attr: string): number {
 
 interface Parts {
   readonly dict: Map<string, Map<string, number>>;
-  readonly postings: (Int32Array | undefined)[];
-  readonly always: Int32Array;
-  readonly conjItem: Int32Array;
-  readonly conjLit: Int32Array;
+  readonly postStart: Int32Array;
+  readonly entItem: Int32Array;
+  readonly entLit: Int32Array;
   readonly litStart: Int32Array;
   readonly litVals: Int32Array;
   readonly litNeg: Uint8Array;
-  readonly postingEntries: number;
+  readonly alwaysStart: number;
+  readonly conjunctionCount: number;
 }
 
+/**
+ * Layout: an ENTRY is a conjunction posted under one value of its key literal (a key literal with
+ * three values gives three entries, each with its own copy of the remaining literals). Entries are
+ * stored sorted by key value, so a posting list is a range [postStart[v], postStart[v + 1]) and
+ * verifying it walks the literal arrays sequentially: at 100k line items, memory latency, not
+ * arithmetic, is the cost of a verification.
+ */
 export class KeyedConjunctionIndex implements ConjunctionIndex {
-  /** attribute -> value -> value id. */
   private readonly dict: Map<string, Map<string, number>>;
-  /** value id -> the conjunctions keyed on it. */
-  private readonly postings: (Int32Array | undefined)[];
-  private readonly always: Int32Array;
-  private readonly conjItem: Int32Array;
-  /** Literals of conjunction c, its key literal left out: conjLit[c] .. conjLit[c + 1]. */
-  private readonly conjLit: Int32Array;
+  private readonly postStart: Int32Array;
+  private readonly entItem: Int32Array;
+  /** Literals of entry e: entLit[e] .. entLit[e + 1]. */
+  private readonly entLit: Int32Array;
   /** Value ids of literal l: litVals[litStart[l] .. litStart[l + 1]]. */
   private readonly litStart: Int32Array;
   private readonly litVals: Int32Array;
   private readonly litNeg: Uint8Array;
+  /** Entries without an ∈ literal, verified on every query: [alwaysStart, entry count). */
+  private readonly alwaysStart: number;
   readonly conjunctionCount: number;
   readonly postingEntries: number;
 
   private readonly reqStamp: Uint32Array;
   private reqIds: Int32Array = new Int32Array(64);
   private readonly stamp: Uint32Array;
-  private readonly conjStamp: Uint32Array;
   private gen = 0;
   readonly out: Int32Array;
 
-  private constructor(parts: Parts, valueCount: number, itemCount: number) {
+  private constructor(parts: Parts, itemCount: number) {
     this.dict = parts.dict;
-    this.postings = parts.postings;
-    this.always = parts.always;
-    this.conjItem = parts.conjItem;
-    this.conjLit = parts.conjLit;
+    this.postStart = parts.postStart;
+    this.entItem = parts.entItem;
+    this.entLit = parts.entLit;
     this.litStart = parts.litStart;
     this.litVals = parts.litVals;
     this.litNeg = parts.litNeg;
-    this.postingEntries = parts.postingEntries;
-    this.conjunctionCount = parts.conjItem.length;
-    this.reqStamp = new Uint32Array(valueCount);
+    this.alwaysStart = parts.alwaysStart;
+    this.conjunctionCount = parts.conjunctionCount;
+    this.postingEntries = parts.entItem.length;
+    this.reqStamp = new Uint32Array(parts.postStart.length);
     this.stamp = new Uint32Array(itemCount);
-    this.conjStamp = new Uint32Array(parts.conjItem.length);
     this.out = new Int32Array(itemCount);
   }
 
@@ -115,15 +119,16 @@ export class KeyedConjunctionIndex implements ConjunctionIndex {
     };
     // First pass: intern values; count how many ∈ literals name each value.
     const ids = new Map<Conjunction[number], number[]>();
+    let conjunctionCount = 0;
     for (const inp of inputs) {
       for (const conj of inp.conjunctions) {
+        conjunctionCount++;
         for (const lit of conj) {
-          if (ids.has(lit)) {
-            if (!lit.negated) for (const id of ids.get(lit)!) freq[id]!++;
-            continue;
+          let vs = ids.get(lit);
+          if (!vs) {
+            vs = [...new Set(lit.values.map((v) => idOf(lit.attr, v)))];
+            ids.set(lit, vs);
           }
-          const vs = [...new Set(lit.values.map((v) => idOf(lit.attr, v)))];
-          ids.set(lit, vs);
           if (!lit.negated) for (const id of vs) freq[id]!++;
         }
       }
@@ -138,18 +143,13 @@ export class KeyedConjunctionIndex implements ConjunctionIndex {
       return lit.negated ? 1 - c : c;
     };
 
-    const postings: number[][] = [];
-    const always: number[] = [];
-    const conjItem: number[] = [];
-    const conjLit: number[] = [0];
-    const litStart: number[] = [0];
-    const litVals: number[] = [];
-    const litNeg: number[] = [];
-    let entries = 0;
+    // Second pass: entries (key value, item, remaining literals), then a counting sort by key value.
+    const valueCount = freq.length;
+    const entKey: number[] = [];
+    const entItemU: number[] = [];
+    const entRest: Conjunction[number][][] = [];
     for (const inp of inputs) {
       for (const conj of inp.conjunctions) {
-        const c = conjItem.length;
-        conjItem.push(inp.item);
         let key = -1;
         let best = Number.POSITIVE_INFINITY;
         conj.forEach((lit, i) => {
@@ -162,39 +162,50 @@ export class KeyedConjunctionIndex implements ConjunctionIndex {
         });
         // Verify the likeliest-to-fail literals first.
         const rest = conj.filter((_, i) => i !== key).sort((x, y) => litCost(x) - litCost(y));
-        for (const lit of rest) {
-          for (const id of ids.get(lit)!) litVals.push(id);
-          litStart.push(litVals.length);
-          litNeg.push(lit.negated ? 1 : 0);
-        }
-        conjLit.push(litNeg.length);
-        if (key < 0) {
-          always.push(c);
-          continue;
-        }
-        for (const id of ids.get(conj[key]!)!) {
-          const list = postings[id];
-          if (list) list.push(c);
-          else postings[id] = [c];
-          entries++;
+        const keys = key < 0 ? [valueCount] : ids.get(conj[key]!)!;
+        for (const k of keys) {
+          entKey.push(k);
+          entItemU.push(inp.item);
+          entRest.push(rest);
         }
       }
     }
-    const lists: (Int32Array | undefined)[] = new Array(freq.length);
-    for (let i = 0; i < freq.length; i++) lists[i] = postings[i] ? Int32Array.from(postings[i]!) : undefined;
+    const postStart = new Int32Array(valueCount + 2);
+    for (const k of entKey) postStart[k + 1]!++;
+    for (let v = 1; v < postStart.length; v++) postStart[v]! += postStart[v - 1]!;
+    const next = postStart.slice(0, valueCount + 1);
+    const order = new Int32Array(entKey.length);
+    entKey.forEach((k, e) => {
+      order[next[k]!++] = e;
+    });
+    const entItem = new Int32Array(entKey.length);
+    const entLit = new Int32Array(entKey.length + 1);
+    const litStart: number[] = [0];
+    const litVals: number[] = [];
+    const litNeg: number[] = [];
+    for (let pos = 0; pos < order.length; pos++) {
+      const e = order[pos]!;
+      entItem[pos] = entItemU[e]!;
+      entLit[pos] = litNeg.length;
+      for (const lit of entRest[e]!) {
+        for (const id of ids.get(lit)!) litVals.push(id);
+        litStart.push(litVals.length);
+        litNeg.push(lit.negated ? 1 : 0);
+      }
+    }
+    entLit[order.length] = litNeg.length;
     return new KeyedConjunctionIndex(
       {
         dict,
-        postings: lists,
-        always: Int32Array.from(always),
-        conjItem: Int32Array.from(conjItem),
-        conjLit: Int32Array.from(conjLit),
+        postStart: postStart.subarray(0, valueCount + 1),
+        entItem,
+        entLit,
         litStart: Int32Array.from(litStart),
         litVals: Int32Array.from(litVals),
         litNeg: Uint8Array.from(litNeg),
-        postingEntries: entries,
+        alwaysStart: postStart[valueCount]!,
+        conjunctionCount,
       },
-      freq.length,
       itemCount,
     );
   }
@@ -203,7 +214,6 @@ export class KeyedConjunctionIndex implements ConjunctionIndex {
   match(a: Assignment): number {
     if (++this.gen === 0xffffffff) {
       this.stamp.fill(0);
-      this.conjStamp.fill(0);
       this.reqStamp.fill(0);
       this.gen = 1;
     }
@@ -214,7 +224,7 @@ export class KeyedConjunctionIndex implements ConjunctionIndex {
       if (d === undefined) continue;
       for (let i = 0; i < vals.length; i++) {
         const id = d.get(vals[i]!);
-        if (id === undefined) continue;
+        if (id === undefined || this.reqStamp[id] === gen) continue;
         this.reqStamp[id] = gen;
         if (n === this.reqIds.length) {
           const grown = new Int32Array(n * 2);
@@ -226,42 +236,39 @@ export class KeyedConjunctionIndex implements ConjunctionIndex {
     }
     let count = 0;
     for (let i = 0; i < n; i++) {
-      const l = this.postings[this.reqIds[i]!];
-      if (l !== undefined) count = this.verifyAll(l, count);
+      const v = this.reqIds[i]!;
+      count = this.verifyRange(this.postStart[v]!, this.postStart[v + 1]!, count);
     }
-    return this.verifyAll(this.always, count);
+    return this.verifyRange(this.alwaysStart, this.entItem.length, count);
   }
 
-  private verifyAll(ids: Int32Array, count: number): number {
+  private verifyRange(from: number, to: number, count: number): number {
     const gen = this.gen;
-    for (let i = 0; i < ids.length; i++) {
-      const c = ids[i]!;
-      const item = this.conjItem[c]!;
-      if (this.stamp[item] === gen || this.conjStamp[c] === gen) continue;
-      this.conjStamp[c] = gen;
-      if (this.verify(c)) {
-        this.stamp[item] = gen;
+    const { entItem, entLit, litStart, litVals, litNeg, reqStamp, stamp } = this;
+    for (let e = from; e < to; e++) {
+      const item = entItem[e]!;
+      if (stamp[item] === gen) continue;
+      let ok = true;
+      const le = entLit[e + 1]!;
+      for (let l = entLit[e]!; l < le; l++) {
+        let hit = false;
+        const ve = litStart[l + 1]!;
+        for (let j = litStart[l]!; j < ve; j++) {
+          if (reqStamp[litVals[j]!] === gen) {
+            hit = true;
+            break;
+          }
+        }
+        if (hit === (litNeg[l] === 1)) {
+          ok = false;
+          break;
+        }
+      }
+      if (ok) {
+        stamp[item] = gen;
         this.out[count++] = item;
       }
     }
     return count;
-  }
-
-  private verify(c: number): boolean {
-    const gen = this.gen;
-    const { litStart, litVals, reqStamp } = this;
-    const end = this.conjLit[c + 1]!;
-    for (let l = this.conjLit[c]!; l < end; l++) {
-      let hit = false;
-      const ve = litStart[l + 1]!;
-      for (let j = litStart[l]!; j < ve; j++) {
-        if (reqStamp[litVals[j]!] === gen) {
-          hit = true;
-          break;
-        }
-      }
-      if (hit === (this.litNeg[l] === 1)) return false;
-    }
-    return true;
   }
 }

@@ -98,6 +98,13 @@ export interface ServingSnapshot {
   readonly excluded: ReadonlyMap<string, RejectReason>;
   readonly index: ConjunctionIndex;
   readonly indexKind: IndexKind;
+  /**
+   * Hot data by line item position, in flat arrays so that ranking hundreds of candidates touches a
+   * few cache lines rather than hundreds of objects: the static rank key (tier, then CPM or flat
+   * rate; NaN for CPC/CPA, whose eCPM needs the predictor) and the residual flag.
+   */
+  readonly staticRankKey: Float64Array;
+  readonly residualFlags: Uint8Array;
   /** Zones that hour/weekday targeting refers to: each request carries its local hour in each. */
   readonly targetingZones: readonly ZoneClock[];
   readonly source: SourceEntities;
@@ -226,6 +233,12 @@ function dayMaskOf(li: LineItem, masks: Map<string, Uint8Array>): Uint8Array | n
   return m;
 }
 
+const TIER_SCALE = 2 ** 51;
+/** Rank order as one exact double: tier first (lower wins), then eCPM (higher wins). */
+export function rankKey(tier: number, ecpmMicros: number): number {
+  return tier * TIER_SCALE - Math.min(ecpmMicros, TIER_SCALE - 1);
+}
+
 export function fitKeyOf(c: Creative): string {
   return c.format === 'banner' ? `b:${c.width}x${c.height}` : c.format === 'native' ? 'n' : 'v';
 }
@@ -320,9 +333,18 @@ function buildFromSource(source: SourceEntities, nowMs: number, indexKind: Index
     });
   }
 
+  const staticRankKey = new Float64Array(lineItems.length);
+  const residualFlags = new Uint8Array(lineItems.length);
+  for (const sli of lineItems) {
+    const fixed = sli.pricingModel === 'cpm' || sli.pricingModel === 'flat';
+    staticRankKey[sli.idx] = fixed ? rankKey(sli.tier, sli.rateMicros) : Number.NaN;
+    residualFlags[sli.idx] = sli.residual ? 1 : 0;
+  }
   return {
     seq: source.seq,
     network: source.network,
+    staticRankKey,
+    residualFlags,
     lineItems,
     lineItemById,
     placements,
