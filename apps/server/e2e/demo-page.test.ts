@@ -1,3 +1,4 @@
+/// <reference lib="dom" />
 /**
  * The demo publisher page in a real browser: the web tag asks for every placement in one request, renders
  * ads in sandboxed iframes, fires the impression on render and the viewable impression after one second
