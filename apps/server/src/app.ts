@@ -33,6 +33,7 @@ import { userRoutes } from './http/routes/users.ts';
 import { buildValidator } from './http/validator-compiler.ts';
 import { createLifecycle, type Lifecycle } from './lifecycle/lifecycle.ts';
 import { registerServing, type Serving } from './serving/serving.ts';
+import { createTracking, type Tracking } from './tracking/tracking.ts';
 
 export const API_PREFIX = '/api/v1';
 const VERSION = '0.1.0';
@@ -65,6 +66,13 @@ export function servingOf(app: App): Serving {
   if (!serving) throw new Error('app has no serving side');
   return serving;
 }
+const trackings = new WeakMap<object, Tracking>();
+/** The tracking side of an app: its event log (the rollups read it), deduplicator, attribution, service. */
+export function trackingOf(app: App): Tracking {
+  const tracking = trackings.get(app);
+  if (!tracking) throw new Error('app has no tracking side');
+  return tracking;
+}
 /** Every route registered on an app (for the OpenAPI coverage test and diagnostics). */
 export function registeredRoutes(app: App): readonly RegisteredRoute[] {
   return registered.get(app) ?? [];
@@ -88,7 +96,8 @@ export async function createApp(given: AppDeps, options: AppOptions = {}): Promi
     // Our factory returns Ajv validators, which Fastify's ajv-compiler typing does not describe.
     schemaController: { compilersFactory: { buildValidator: buildValidator as never } },
     ajv: { customOptions: { removeAdditional: false } },
-    routerOptions: { maxParamLength: 200 },
+    // Tracking tokens travel as one path parameter (`/t/click/<token>`, up to ~3 KB with a long landing URL).
+    routerOptions: { maxParamLength: 8192 },
     // Errors Fastify raises before routing (bad percent-encoding, over-long params) get our body too.
     frameworkErrors: (err, _request, reply) => {
       sendError(reply, toMarqueeError(err).error);
@@ -181,7 +190,13 @@ export async function createApp(given: AppDeps, options: AppOptions = {}): Promi
   // Public, content-addressed asset files (ads load them from publisher pages): at the root, not under /api.
   await app.register(asPlugin(assetFileRoutes, deps));
   // Decisions, VAST, the web tag and the demo page: they read the in-memory snapshot, never the database.
-  servings.set(app, await registerServing(app, deps, { now }));
+  // Tracking opens the event log first: the decision service logs one request event per placement into it.
+  const tracking = await createTracking(deps, { now, registry: metrics.registry });
+  trackings.set(app, tracking);
+  const serving = await registerServing(app, deps, { now, onDecision: tracking.onDecision });
+  servings.set(app, serving);
+  // Tracking endpoints, conversions, batch ingestion; memories rebuilt from the log before they answer.
+  await tracking.register(app, serving);
 
   app.addHook('onReady', async () => {
     lifecycle.markReady();

@@ -17,7 +17,7 @@
  * value ids in a stamp array; verifying a literal is then a scan of its value ids in a flat
  * Int32Array (no strings, no Sets, no allocation).
  */
-import type { Conjunction } from './dnf.ts';
+import type { Conjunction, Literal } from './dnf.ts';
 import type { ConjunctionIndex, IndexInput } from './targeting-index.ts';
 import type { Assignment } from './targeting-scan.ts';
 
@@ -42,6 +42,12 @@ const KV_SELECTIVITY = 0.1;
 
 function prior(attr: string): number {
   return SELECTIVITY[attr] ?? (attr.startsWith('kv:') ? KV_SELECTIVITY : 0.5);
+}
+
+/** Expected share of requests a literal lets through: a rare ∈ literal passes few, a ∉ one most. */
+function literalCost(lit: Literal): number {
+  const c = Math.min(1, prior(lit.attr) * lit.values.length);
+  return lit.negated ? 1 - c : c;
 }
 
 interface Parts {
@@ -102,7 +108,8 @@ export class KeyedConjunctionIndex implements ConjunctionIndex {
 
   static build(inputs: readonly IndexInput[], itemCount: number): KeyedConjunctionIndex {
     const dict = new Map<string, Map<string, number>>();
-    const freq: number[] = [];
+    let freq = new Int32Array(1024);
+    let valueCount = 0;
     const idOf = (attr: string, v: string): number => {
       let m = dict.get(attr);
       if (!m) {
@@ -111,98 +118,145 @@ export class KeyedConjunctionIndex implements ConjunctionIndex {
       }
       let id = m.get(v);
       if (id === undefined) {
-        id = freq.length;
+        id = valueCount++;
         m.set(v, id);
-        freq.push(0);
+        if (id === freq.length) {
+          const grown = new Int32Array(freq.length * 2);
+          grown.set(freq);
+          freq = grown;
+        }
       }
       return id;
     };
-    // First pass: intern values; count how many ∈ literals name each value.
-    const ids = new Map<Conjunction[number], number[]>();
+    // First pass: intern values (once per literal object: compiled literals are shared across
+    // rebuilds and between line items); count how many ∈ literals name each value.
+    const ids = new Map<Literal, Int32Array>();
+    const idsOf = (lit: Literal): Int32Array => {
+      let vs = ids.get(lit);
+      if (!vs) {
+        const seen = new Set<number>();
+        for (const v of lit.values) seen.add(idOf(lit.attr, v));
+        vs = Int32Array.from(seen);
+        ids.set(lit, vs);
+      }
+      return vs;
+    };
     let conjunctionCount = 0;
+    const countIn = (lit: Literal) => {
+      const vs = idsOf(lit);
+      if (!lit.negated) for (let i = 0; i < vs.length; i++) freq[vs[i]!]!++;
+    };
     for (const inp of inputs) {
       for (const conj of inp.conjunctions) {
         conjunctionCount++;
-        for (const lit of conj) {
-          let vs = ids.get(lit);
-          if (!vs) {
-            vs = [...new Set(lit.values.map((v) => idOf(lit.attr, v)))];
-            ids.set(lit, vs);
-          }
-          if (!lit.negated) for (const id of vs) freq[id]!++;
-        }
+        for (const lit of conj) countIn(lit);
+        if (inp.fit) countIn(inp.fit);
       }
     }
-    const keyCost = (lit: Conjunction[number]) => {
+    const keyCost = (lit: Literal) => {
+      const vs = ids.get(lit)!;
       let n = 0;
-      for (const id of ids.get(lit)!) n += freq[id]!;
+      for (let i = 0; i < vs.length; i++) n += freq[vs[i]!]!;
       return n * prior(lit.attr);
     };
-    const litCost = (lit: Conjunction[number]) => {
-      const c = Math.min(1, prior(lit.attr) * lit.values.length);
-      return lit.negated ? 1 - c : c;
-    };
 
-    // Second pass: entries (key value, item, remaining literals), then a counting sort by key value.
-    const valueCount = freq.length;
+    // Second pass: choose each conjunction's key; one entry per key value.
     const entKey: number[] = [];
     const entItemU: number[] = [];
-    const entRest: Conjunction[number][][] = [];
+    const entConj: Conjunction[] = [];
+    const entFit: (Literal | undefined)[] = [];
+    const entKeyLit: (Literal | undefined)[] = [];
+    let litTotal = 0;
+    let valTotal = 0;
     for (const inp of inputs) {
       for (const conj of inp.conjunctions) {
-        let key = -1;
+        let key: Literal | undefined;
         let best = Number.POSITIVE_INFINITY;
-        conj.forEach((lit, i) => {
+        let lits = 0;
+        let vals = 0;
+        const consider = (lit: Literal) => {
+          lits++;
+          vals += ids.get(lit)!.length;
           if (lit.negated) return;
           const cost = keyCost(lit);
           if (cost < best) {
             best = cost;
-            key = i;
+            key = lit;
           }
-        });
-        // Verify the likeliest-to-fail literals first.
-        const rest = conj.filter((_, i) => i !== key).sort((x, y) => litCost(x) - litCost(y));
-        const keys = key < 0 ? [valueCount] : ids.get(conj[key]!)!;
-        for (const k of keys) {
-          entKey.push(k);
+        };
+        for (const lit of conj) consider(lit);
+        if (inp.fit) consider(inp.fit);
+        const keyIds = key ? ids.get(key)! : undefined;
+        const restLits = key ? lits - 1 : lits;
+        const restVals = key ? vals - keyIds!.length : vals;
+        const n = keyIds ? keyIds.length : 1;
+        for (let k = 0; k < n; k++) {
+          entKey.push(keyIds ? keyIds[k]! : -1);
           entItemU.push(inp.item);
-          entRest.push(rest);
+          entConj.push(conj);
+          entFit.push(inp.fit);
+          entKeyLit.push(key);
+          litTotal += restLits;
+          valTotal += restVals;
         }
       }
     }
+    // Counting sort of entries by key value ("always" entries, key -1, go last).
     const postStart = new Int32Array(valueCount + 2);
-    for (const k of entKey) postStart[k + 1]!++;
+    for (const k of entKey) postStart[(k < 0 ? valueCount : k) + 1]!++;
     for (let v = 1; v < postStart.length; v++) postStart[v]! += postStart[v - 1]!;
     const next = postStart.slice(0, valueCount + 1);
     const order = new Int32Array(entKey.length);
-    entKey.forEach((k, e) => {
-      order[next[k]!++] = e;
-    });
+    for (let e = 0; e < entKey.length; e++) {
+      const k = entKey[e]!;
+      order[next[k < 0 ? valueCount : k]!++] = e;
+    }
     const entItem = new Int32Array(entKey.length);
     const entLit = new Int32Array(entKey.length + 1);
-    const litStart: number[] = [0];
-    const litVals: number[] = [];
-    const litNeg: number[] = [];
+    const litStart = new Int32Array(litTotal + 1);
+    const litVals = new Int32Array(valTotal);
+    const litNeg = new Uint8Array(litTotal);
+    const rest: Literal[] = [];
+    let l = 0;
+    let v = 0;
     for (let pos = 0; pos < order.length; pos++) {
       const e = order[pos]!;
       entItem[pos] = entItemU[e]!;
-      entLit[pos] = litNeg.length;
-      for (const lit of entRest[e]!) {
-        for (const id of ids.get(lit)!) litVals.push(id);
-        litStart.push(litVals.length);
-        litNeg.push(lit.negated ? 1 : 0);
+      entLit[pos] = l;
+      const keyLit = entKeyLit[e];
+      rest.length = 0;
+      for (const lit of entConj[e]!) if (lit !== keyLit) rest.push(lit);
+      const fit = entFit[e];
+      if (fit && fit !== keyLit) rest.push(fit);
+      // Verify the likeliest-to-fail literals first (insertion sort: a handful of literals).
+      for (let i = 1; i < rest.length; i++) {
+        const x = rest[i]!;
+        const cx = literalCost(x);
+        let j = i - 1;
+        while (j >= 0 && literalCost(rest[j]!) > cx) {
+          rest[j + 1] = rest[j]!;
+          j--;
+        }
+        rest[j + 1] = x;
+      }
+      for (const lit of rest) {
+        const vs = ids.get(lit)!;
+        litVals.set(vs, v);
+        v += vs.length;
+        litNeg[l] = lit.negated ? 1 : 0;
+        litStart[++l] = v;
       }
     }
-    entLit[order.length] = litNeg.length;
+    entLit[order.length] = l;
     return new KeyedConjunctionIndex(
       {
         dict,
         postStart: postStart.subarray(0, valueCount + 1),
         entItem,
         entLit,
-        litStart: Int32Array.from(litStart),
-        litVals: Int32Array.from(litVals),
-        litNeg: Uint8Array.from(litNeg),
+        litStart,
+        litVals,
+        litNeg,
         alwaysStart: postStart[valueCount]!,
         conjunctionCount,
       },

@@ -23,7 +23,7 @@ import type { Change, EntityKind, EntityTypes, Snapshot } from '@marquee/store';
 import { type Conjunction, type Literal, toDnf } from './dnf.ts';
 import { KeyedConjunctionIndex } from './keyed-conjunction-index.ts';
 import type { RejectReason } from './reasons.ts';
-import { type ConjunctionIndex, TargetingIndex } from './targeting-index.ts';
+import { type ConjunctionIndex, type IndexInput, TargetingIndex } from './targeting-index.ts';
 import { compileTree, type TreeMatcher } from './targeting-scan.ts';
 import { type ZoneClock, zoneClock, zonedValue } from './zone-clock.ts';
 
@@ -252,13 +252,21 @@ function placementFitKeys(p: Placement): string[] {
 }
 
 const masksCache = new Map<string, Uint8Array>();
+const NO_BLOCKS: ReadonlySet<string> = new Set();
+/** Residual line items are indexed as "always a candidate" (still ANDed with fit). */
+const RESIDUAL: readonly Conjunction[] = [[]];
+
+function fitValues(creatives: readonly ServingCreative[]): string[] {
+  if (creatives.length === 1) return [creatives[0]!.fitKey];
+  return [...new Set(creatives.map((x) => x.fitKey))];
+}
 
 function buildFromSource(source: SourceEntities, nowMs: number, indexKind: IndexKind): ServingSnapshot {
   const { maps } = source;
   const excluded = new Map<string, RejectReason>();
   const lineItems: ServingLineItem[] = [];
   const lineItemById = new Map<string, ServingLineItem>();
-  const inputs: { item: number; conjunctions: Conjunction[] }[] = [];
+  const inputs: IndexInput[] = [];
   const zones = new Map<string, ZoneClock>();
   if (masksCache.size > 10_000) masksCache.clear();
 
@@ -287,8 +295,8 @@ function buildFromSource(source: SourceEntities, nowMs: number, indexKind: Index
     if (c.zoned) zones.set(c.clock.zone, c.clock);
     const idx = lineItems.length;
     const residual = c.conjunctions === undefined;
-    const fit: Literal = { attr: FIT_ATTR, values: [...new Set(creatives.map((x) => x.fitKey))], negated: false };
-    inputs.push({ item: idx, conjunctions: residual ? [[fit]] : c.conjunctions!.map((conj) => [...conj, fit]) });
+    const fit: Literal = { attr: FIT_ATTR, values: fitValues(creatives), negated: false };
+    inputs.push({ item: idx, conjunctions: residual ? RESIDUAL : c.conjunctions!, fit });
     const sli: ServingLineItem = {
       idx,
       id: li.id,
@@ -315,6 +323,16 @@ function buildFromSource(source: SourceEntities, nowMs: number, indexKind: Index
   }
 
   const placements = new Map<string, ServingPlacement>();
+  const blockSets = new Map<string, ReadonlySet<string>>();
+  const blockSetOf = (publisher: Publisher | undefined): ReadonlySet<string> => {
+    if (!publisher || publisher.blockedAdvertiserIds.length === 0) return NO_BLOCKS;
+    let set = blockSets.get(publisher.id);
+    if (!set) {
+      set = new Set(publisher.blockedAdvertiserIds);
+      blockSets.set(publisher.id, set);
+    }
+    return set;
+  };
   for (const p of maps.placement.values()) {
     const site = maps.site.get(p.siteId);
     const publisher = maps.publisher.get(p.publisherId);
@@ -327,7 +345,7 @@ function buildFromSource(source: SourceEntities, nowMs: number, indexKind: Index
       active: p.status === 'active' && isActive(site) && isActive(publisher),
       fitKeys,
       fitSet: new Set(fitKeys),
-      blockedAdvertisers: new Set(publisher?.blockedAdvertiserIds ?? []),
+      blockedAdvertisers: blockSetOf(publisher),
       blockedCategories: publisher?.blockedCategories ?? [],
       siteCategories: site?.categories ?? [],
     });

@@ -18,7 +18,7 @@
  * keyword literal of a conjunction is "keyword#1"), each list knows its slot, and a match needs K
  * DISTINCT slots. Two literals on one attribute (keyword ∈ {a} AND keyword ∈ {b}) then also work.
  */
-import type { Conjunction } from './dnf.ts';
+import type { Conjunction, Literal } from './dnf.ts';
 import type { Assignment } from './targeting-scan.ts';
 
 export interface IndexInput {
@@ -26,6 +26,8 @@ export interface IndexInput {
   readonly item: number;
   /** Its targeting in DNF; [] never matches, [[]] always does. */
   readonly conjunctions: readonly Conjunction[];
+  /** A literal ANDed into every conjunction (creative fit), kept apart to spare a copy of each. */
+  readonly fit?: Literal;
 }
 
 /** What decide() needs of an index; two implementations, chosen per snapshot (IndexKind). */
@@ -91,7 +93,10 @@ export class TargetingIndex implements ConjunctionIndex {
     this.slotSeen = new Uint32Array(lists.length + 1);
   }
 
-  static build(inputs: readonly IndexInput[], itemCount: number): TargetingIndex {
+  static build(withFit: readonly IndexInput[], itemCount: number): TargetingIndex {
+    const inputs = withFit.map((inp) =>
+      inp.fit ? { item: inp.item, conjunctions: inp.conjunctions.map((c) => [...c, inp.fit!]) } : inp,
+    );
     // Counting sort of conjunctions by K, so each partition is one id range.
     let maxK = 0;
     let total = 0;

@@ -45,7 +45,18 @@ function compileNode(n: TargetingNode, zone: string): TreeMatcher {
   }
   const attr = attributeOf(n);
   const zoned = n.dimension === 'hour' || n.dimension === 'weekday';
-  const set = new Set(predicateValues(n).map((v) => (zoned ? zonedValue(zone, v) : v)));
+  const values = predicateValues(n).map((v) => (zoned ? zonedValue(zone, v) : v));
+  // Short lists are scanned: a Set per predicate would cost ~200 bytes each, at 100k line items
+  // tens of megabytes, for no speed.
+  if (values.length <= 8) {
+    return (a) => {
+      const vs = a.get(attr);
+      if (vs === undefined) return false;
+      for (let i = 0; i < vs.length; i++) if (values.includes(vs[i]!)) return true;
+      return false;
+    };
+  }
+  const set = new Set(values);
   return (a) => {
     const vs = a.get(attr);
     if (vs === undefined) return false;

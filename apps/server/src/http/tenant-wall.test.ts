@@ -32,6 +32,12 @@ const PUBLIC_ROUTES: Record<string, string> = {
   'GET /marquee.js': 'the web tag script',
   'GET /demo': 'demo page rendering the placements with the tag',
 };
+// Tracking: signed tokens are the capability; the answers are a GIF, a 204 or a redirect, never data.
+for (const kind of ['impression', 'viewable', 'custom', 'click']) {
+  for (const method of ['GET', 'POST']) PUBLIC_ROUTES[`${method} /t/${kind}/:token`] = 'tracking hit (signed token)';
+}
+PUBLIC_ROUTES['GET /t/conversion'] = 'conversion pixel: answers a GIF whatever the input';
+PUBLIC_ROUTES['POST /v1/conversions'] = "conversion postback: authenticated with the advertiser's postback secret";
 const PUBLIC_PREFIXES = ['GET /api/docs'];
 
 type Expectation =
@@ -203,6 +209,46 @@ const ATTACKS: Record<string, (w: World) => Probe[]> = {
       url: '/api/v1/decisions/explain',
       payload: { placements: [{ id: w.victim.placement.id }] },
       expect: 'denied',
+    },
+  ],
+
+  // ---------- tracking: postback secrets and batch ingestion ----------
+  'GET /api/v1/advertisers/:id/postback-secret': (w) => [
+    {
+      as: 'adv',
+      method: 'GET',
+      url: `/api/v1/advertisers/${w.victimTenant.advertiser}/postback-secret`,
+      expect: 'denied',
+    },
+    {
+      as: 'pub',
+      method: 'GET',
+      url: `/api/v1/advertisers/${w.victimTenant.advertiser}/postback-secret`,
+      expect: 'denied',
+    },
+  ],
+  'POST /api/v1/advertisers/:id/postback-secret': (w) => [
+    {
+      as: 'adv',
+      method: 'POST',
+      url: `/api/v1/advertisers/${w.victimTenant.advertiser}/postback-secret`,
+      expect: 'denied',
+    },
+    {
+      as: 'pub',
+      method: 'POST',
+      url: `/api/v1/advertisers/${w.victimTenant.advertiser}/postback-secret`,
+      expect: 'denied',
+    },
+  ],
+  // A conversion for another advertiser is rejected per event (and never attributed or recorded).
+  'POST /api/v1/events': (w) => [
+    {
+      as: 'adv',
+      method: 'POST',
+      url: '/api/v1/events',
+      payload: [{ kind: 'conversion', advertiserId: w.victimTenant.advertiser, orderId: 'o-1', value: '10' }],
+      expect: 'filtered',
     },
   ],
 
