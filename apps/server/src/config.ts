@@ -47,6 +47,17 @@ export interface Config {
   readonly redisUrl?: string;
   /** A MaxMind-format (mmdb) geolocation database; unset: the one shipped with Marquee. */
   readonly geoipDbPath?: string;
+  /** Where tracking events go: 'file' (segment files under <dataDir>/events) or 'nats' (JetStream, local spool). */
+  readonly eventLog?: 'file' | 'nats';
+  /** NATS server(s) for eventLog 'nats', e.g. "127.0.0.1:4222" (comma-separated for several). */
+  readonly natsUrl?: string;
+  /** JetStream stream of the events (eventLog 'nats'). */
+  readonly natsStream?: string;
+  /** Clicks counted per served ad (decision); more are recorded as duplicates. */
+  readonly trackingMaxClicks?: number;
+  /** Conversions are attributed to a click this recent (seconds), else to a view this recent. */
+  readonly attributionClickWindowSeconds?: number;
+  readonly attributionViewWindowSeconds?: number;
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -81,6 +92,12 @@ const ConfigSchema = Type.Object(
     trackingTtlSeconds: Type.Integer({ minimum: 60, maximum: 30 * 24 * 3600 }),
     redisUrl: Type.Optional(Type.String({ pattern: '^rediss?://' })),
     geoipDbPath: Type.Optional(Type.String({ minLength: 1 })),
+    eventLog: Type.Enum(['file', 'nats']),
+    natsUrl: Type.Optional(Type.String({ minLength: 1, pattern: '^[^\\s]+$' })),
+    natsStream: Type.String({ pattern: '^[A-Za-z0-9_-]{1,64}$' }),
+    trackingMaxClicks: Type.Integer({ minimum: 1, maximum: 100 }),
+    attributionClickWindowSeconds: Type.Integer({ minimum: 0, maximum: 90 * 24 * 3600 }),
+    attributionViewWindowSeconds: Type.Integer({ minimum: 0, maximum: 90 * 24 * 3600 }),
   },
   { additionalProperties: false },
 );
@@ -89,7 +106,10 @@ type Key = keyof RawConfig;
 
 const MIB = 1024 * 1024;
 export const CONFIG_DEFAULTS: Readonly<
-  Omit<RawConfig, 'publicUrl' | 'databaseUrl' | 'adminPassword' | 'trackingKeys' | 'redisUrl' | 'geoipDbPath'>
+  Omit<
+    RawConfig,
+    'publicUrl' | 'databaseUrl' | 'adminPassword' | 'trackingKeys' | 'redisUrl' | 'geoipDbPath' | 'natsUrl'
+  >
 > = {
   port: 8080,
   host: '0.0.0.0',
@@ -108,6 +128,11 @@ export const CONFIG_DEFAULTS: Readonly<
   loginWindowSeconds: 15 * 60,
   shutdownTimeoutMs: 10_000,
   trackingTtlSeconds: 24 * 3600,
+  eventLog: 'file',
+  natsStream: 'MARQUEE_EVENTS',
+  trackingMaxClicks: 1,
+  attributionClickWindowSeconds: 30 * 24 * 3600,
+  attributionViewWindowSeconds: 24 * 3600,
 };
 
 /** Environment variable of each key. */
@@ -135,6 +160,12 @@ export const ENV_VARS: Readonly<Record<Key, string>> = {
   trackingTtlSeconds: 'MARQUEE_TRACKING_TTL_SECONDS',
   redisUrl: 'MARQUEE_REDIS_URL',
   geoipDbPath: 'MARQUEE_GEOIP_DB',
+  eventLog: 'MARQUEE_EVENT_LOG',
+  natsUrl: 'MARQUEE_NATS_URL',
+  natsStream: 'MARQUEE_NATS_STREAM',
+  trackingMaxClicks: 'MARQUEE_TRACKING_MAX_CLICKS',
+  attributionClickWindowSeconds: 'MARQUEE_ATTRIBUTION_CLICK_WINDOW_SECONDS',
+  attributionViewWindowSeconds: 'MARQUEE_ATTRIBUTION_VIEW_WINDOW_SECONDS',
 };
 
 /** Command-line flags (`--port 9000` or `--port=9000`). */
@@ -303,6 +334,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, argv: readonly 
     trackingTtlSeconds: c.trackingTtlSeconds,
     redisUrl: c.redisUrl,
     geoipDbPath: c.geoipDbPath,
+    eventLog: c.eventLog,
+    natsUrl: c.natsUrl,
+    natsStream: c.natsStream,
+    trackingMaxClicks: c.trackingMaxClicks,
+    attributionClickWindowSeconds: c.attributionClickWindowSeconds,
+    attributionViewWindowSeconds: c.attributionViewWindowSeconds,
   };
   return Object.freeze(config);
 }

@@ -9,7 +9,7 @@ import { createRequestEnricher, createUserAgentParser, MmdbGeoLocator } from '@m
 import { UrlSigner } from '@marquee/tracking';
 import { CONFIG_DEFAULTS } from '../config.ts';
 import type { App, AppDeps } from '../deps.ts';
-import { DecisionService } from './decision-service.ts';
+import { DecisionService, type DecisionServiceDeps } from './decision-service.ts';
 import { servingRoutes } from './serving-routes.ts';
 import { createServingState, type ServingState } from './serving-state.ts';
 import { loadTrackingKeys } from './tracking-keys.ts';
@@ -27,6 +27,8 @@ export interface ServingOptions {
   readonly now?: () => number;
   /** Frequency-cap counters; default: Redis when config.redisUrl is set, else in process. */
   readonly caps?: FrequencyCapStore;
+  /** Called after every decision (the tracking side logs one `request` event per placement). */
+  readonly onDecision?: DecisionServiceDeps['onDecision'];
 }
 
 export async function registerServing(app: App, deps: AppDeps, options: ServingOptions = {}): Promise<Serving> {
@@ -67,6 +69,7 @@ export async function registerServing(app: App, deps: AppDeps, options: ServingO
     now,
     rng: mulberry32(randomInt(2 ** 31)),
     onError: (err, what) => logger.warn({ err }, what),
+    ...(options.onDecision ? { onDecision: options.onDecision } : {}),
   });
   await app.register(servingRoutes({ service, state, publicUrl: config.publicUrl }));
   app.addHook('onClose', async () => {

@@ -1,0 +1,313 @@
+/**
+ * Turns tracking hits into events with a verdict, stores them durably, and only then lets them count.
+ *
+ *   inspect (sync: signature, expiry, shape)  ->  dedup claim (sync in memory, one round trip in Redis)
+ *   ->  commit: ONE eventLog.append for the whole batch  ->  effects of the valid events (spend counters,
+ *   attribution memory)  ->  the caller answers the client.
+ *
+ * Every hit yields exactly one event. Invalid events (bad signature, expired, duplicate, preview, ...) are
+ * stored with priceMicros 0 and never reach the spend counters. If the append fails, the dedup claims are
+ * given back and the caller answers an error so the client retries; nothing counted.
+ */
+import { randomUUID } from 'node:crypto';
+import { parseMicros } from '@marquee/core';
+import type { InMemorySpendCounters, ServingSnapshot } from '@marquee/decision';
+import { type EventLog, encodeEvents, type TrackingEvent } from '@marquee/events';
+import type { TrackingClaims, TrackingEventKind, UrlSigner } from '@marquee/tracking';
+import type { AttributionIndex } from './attribution-index.ts';
+import type { ClaimRequest, Deduplicator } from './deduplicator.ts';
+
+export type TokenKind = TrackingEventKind;
+
+/** Reasons of invalid events written by this module (docs/tracking.md lists them). */
+export type InvalidReason =
+  | 'malformed'
+  | 'unknown_key'
+  | 'bad_signature'
+  | 'expired'
+  | 'duplicate'
+  | 'preview'
+  | 'bad_name'
+  | 'unknown_advertiser'
+  | 'bad_secret';
+
+export interface HitMeta {
+  readonly ip: string;
+  readonly ua: string;
+  /** 'pixel' (GET), 'beacon' (POST), 'redirect' (click), 'postback', 'batch'. */
+  readonly source: string;
+}
+
+export interface ConversionInput {
+  readonly advertiserId: string;
+  /** Decimal order value as sent ("19.99"); '' when none. */
+  readonly value: string;
+  readonly orderId: string;
+  readonly userKey: string;
+  readonly clickId: string;
+  readonly currency: string;
+}
+
+/** A hit judged up to the dedup step: its event (valid so far) and the claim that decides duplicates. */
+export interface Judged {
+  event: TrackingEvent;
+  claim: ClaimRequest | null;
+  /** The claims of a genuinely signed token, valid or expired (the click redirect needs its url). */
+  readonly claims: TrackingClaims | null;
+}
+
+export interface TrackingServiceDeps {
+  readonly log: EventLog;
+  readonly signer: UrlSigner;
+  readonly dedup: Deduplicator;
+  readonly attribution: AttributionIndex;
+  readonly spend: InMemorySpendCounters;
+  readonly snapshot: () => ServingSnapshot;
+  readonly now: () => number;
+  /** Clicks counted per decision (default 1). */
+  readonly maxClicksPerDecision: number;
+  /** How long an order id is remembered for conversion dedup. */
+  readonly conversionDedupMs: number;
+  /** Called with every committed batch (metrics). */
+  readonly onCommitted?: (events: readonly TrackingEvent[]) => void;
+}
+
+const NAME_RE = /^[A-Za-z0-9_.:-]{1,64}$/;
+const ORDER_RE = /^[\x21-\x7e]{1,128}$/;
+const KEY_RE = /^[\x21-\x7e]{1,128}$/;
+
+export class TrackingService {
+  constructor(private readonly deps: TrackingServiceDeps) {}
+
+  get log(): EventLog {
+    return this.deps.log;
+  }
+
+  /** Checks a signed token (or the `preview` placeholder of explain runs). Synchronous, never throws. */
+  inspectToken(kind: TokenKind, token: string, name: string | undefined, meta: HitMeta, nowMs: number): Judged {
+    if (token === 'preview') return invalid(blankEvent(kind, nowMs, meta, name), 'preview');
+    const result = this.deps.signer.verify(kind, token, nowMs);
+    if (result.kind === 'invalid') {
+      // Expired tokens carry a genuine signature: their ids are facts worth reporting. Forged or unreadable
+      // ones do not: their ids are left out so an attacker cannot invent report dimensions.
+      const base =
+        result.reason === 'expired' && result.claims
+          ? eventFromClaims(kind, result.claims, nowMs, meta, name)
+          : blankEvent(kind, nowMs, meta, name);
+      // An expired click still carries a destination Marquee signed: the redirect may use it (not billed).
+      const genuine = result.reason === 'expired' ? (result.claims ?? null) : null;
+      return { event: invalidEvent(base, result.reason), claim: null, claims: genuine };
+    }
+    const claims = result.claims;
+    const event = eventFromClaims(kind, claims, nowMs, meta, name);
+    if (kind === 'custom' && (name === undefined || !NAME_RE.test(name))) {
+      return { event: invalidEvent(event, 'bad_name'), claim: null, claims };
+    }
+    const limit = kind === 'click' ? this.deps.maxClicksPerDecision : 1;
+    const key = kind === 'custom' ? `custom:${name}:${claims.decisionId}` : `${kind}:${claims.decisionId}`;
+    return { event, claim: { key, limit, expiresAtMs: claims.exp }, claims };
+  }
+
+  /** A conversion (pixel, postback or batch): attribution and the CPA charge. Synchronous, never throws. */
+  inspectConversion(input: ConversionInput, meta: HitMeta, nowMs: number): Judged {
+    const advertiser = this.deps.snapshot().source.maps.advertiser.get(input.advertiserId);
+    const valueMicros = input.value === '' ? 0 : parseMicros(input.value);
+    const orderId = input.orderId;
+    const userKey = input.userKey;
+    const base = conversionEvent(nowMs, meta, input, valueMicros ?? 0);
+    if (
+      valueMicros === undefined ||
+      (orderId !== '' && !ORDER_RE.test(orderId)) ||
+      (userKey !== '' && !KEY_RE.test(userKey)) ||
+      (input.clickId !== '' && !KEY_RE.test(input.clickId))
+    ) {
+      return invalid({ ...base, advertiserId: '', orderId: '', userKey: '' }, 'malformed');
+    }
+    if (!advertiser) return invalid({ ...base, advertiserId: '' }, 'unknown_advertiser');
+    const attributed = this.deps.attribution.attribute(input.advertiserId, userKey, input.clickId, nowMs);
+    let event: TrackingEvent = base;
+    if (attributed.kind !== 'none') {
+      const t = attributed.touch;
+      event = {
+        ...base,
+        decisionId: t.decisionId,
+        lineItemId: t.lineItemId,
+        creativeId: t.creativeId,
+        campaignId: t.campaignId,
+        publisherId: t.publisherId,
+        siteId: t.siteId,
+        placementId: t.placementId,
+        country: t.country,
+        deviceType: t.deviceType,
+        userKey: userKey || t.userKey,
+        // CPA line items are charged per attributed conversion; others were charged for impressions or clicks.
+        priceMicros: t.pricingModel === 'cpa' ? t.rateMicros : 0,
+        pricingModel: t.pricingModel,
+        currency: t.currency,
+        rateMicros: t.rateMicros,
+        attribution: attributed.kind,
+      };
+    }
+    const claim = orderId
+      ? { key: `conv:${input.advertiserId}:${orderId}`, limit: 1, expiresAtMs: nowMs + this.deps.conversionDedupMs }
+      : null;
+    return { event, claim, claims: null };
+  }
+
+  /**
+   * Applies the dedup claims of judged hits (in order), turning refused ones into invalid 'duplicate'
+   * events. Synchronous with an in-memory deduplicator.
+   */
+  settle(judged: Judged[]): Judged[] | Promise<Judged[]> {
+    const claims: ClaimRequest[] = [];
+    for (const j of judged) if (j.claim) claims.push(j.claim);
+    if (claims.length === 0) return judged;
+    const results = this.deps.dedup.claimMany(claims);
+    const apply = (ok: boolean[]) => {
+      let i = 0;
+      for (const j of judged) {
+        if (!j.claim) continue;
+        if (!ok[i++]) {
+          j.event = invalidEvent(j.event, 'duplicate');
+          j.claim = null; // nothing to give back if the append fails
+        }
+      }
+      return judged;
+    };
+    return Array.isArray(results) ? apply(results) : results.then(apply);
+  }
+
+  /**
+   * Appends the events durably (one append for the batch), then applies the effects of the valid ones.
+   * On failure gives the dedup claims back and rethrows: the caller must not acknowledge.
+   */
+  async commit(judged: readonly Judged[]): Promise<void> {
+    const events = judged.map((j) => j.event);
+    try {
+      await this.deps.log.append(encodeEvents(events));
+    } catch (err) {
+      for (const j of judged) if (j.claim && j.event.verdict === 'valid') await this.deps.dedup.release(j.claim.key);
+      throw err;
+    }
+    this.applyEffects(events);
+    this.deps.onCommitted?.(events);
+  }
+
+  /** Spend counters and attribution memory from durable events (also used by the rebuild on start). */
+  applyEffects(events: readonly TrackingEvent[], snapshot: ServingSnapshot = this.deps.snapshot()): void {
+    for (const e of events) {
+      if (e.verdict !== 'valid') continue;
+      if (e.kind === 'impression' || e.kind === 'click') this.deps.attribution.record(e);
+      const impressions = e.kind === 'impression' ? 1 : 0;
+      if ((e.priceMicros > 0 || impressions > 0) && e.lineItemId) {
+        const li = snapshot.lineItemById.get(e.lineItemId);
+        // Daily budgets are kept per local day of the line item's zone.
+        const day = li ? li.clock.localDay(e.tsMs) : new Date(e.tsMs).toISOString().slice(0, 10);
+        this.deps.spend.add(e.lineItemId, day, e.priceMicros, impressions);
+      }
+    }
+  }
+
+  /** One hit, end to end: inspect, settle, commit. Resolves with the judged hit once durable. */
+  async trackToken(kind: TokenKind, token: string, name: string | undefined, meta: HitMeta): Promise<Judged> {
+    const nowMs = this.deps.now();
+    const settled = this.settle([this.inspectToken(kind, token, name, meta, nowMs)]);
+    const [j] = Array.isArray(settled) ? settled : await settled;
+    await this.commit([j!]);
+    return j!;
+  }
+
+  async trackConversion(input: ConversionInput, meta: HitMeta): Promise<Judged> {
+    const nowMs = this.deps.now();
+    const settled = this.settle([this.inspectConversion(input, meta, nowMs)]);
+    const [j] = Array.isArray(settled) ? settled : await settled;
+    await this.commit([j!]);
+    return j!;
+  }
+}
+
+/** Fixed field order (kind first: the rebuild skips request events by their first bytes). */
+function makeEvent(
+  kind: TrackingEvent['kind'],
+  tsMs: number,
+  c: Partial<TrackingClaims> | null,
+  meta: HitMeta,
+  priceMicros: number,
+): TrackingEvent {
+  return {
+    kind,
+    eventId: randomUUID(),
+    decisionId: c?.decisionId ?? '',
+    lineItemId: c?.lineItemId ?? '',
+    creativeId: c?.creativeId ?? '',
+    advertiserId: c?.advertiserId ?? '',
+    campaignId: c?.campaignId ?? '',
+    publisherId: c?.publisherId ?? '',
+    siteId: c?.siteId ?? '',
+    placementId: c?.placementId ?? '',
+    tsMs,
+    priceMicros,
+    country: c?.country ?? '',
+    deviceType: c?.device ?? '',
+    userKey: c?.userKey ?? '',
+    verdict: 'valid',
+    reason: '',
+    ip: meta.ip,
+    ua: meta.ua.length > 512 ? meta.ua.slice(0, 512) : meta.ua,
+    source: meta.source,
+  };
+}
+
+/** What one event of this kind costs under the token's pricing model. */
+function chargeOf(kind: TokenKind, c: TrackingClaims): number {
+  if (kind === 'impression' && c.pricingModel === 'cpm') return c.priceMicros;
+  if (kind === 'click' && c.pricingModel === 'cpc') return c.priceMicros;
+  return 0;
+}
+
+function eventFromClaims(
+  kind: TokenKind,
+  c: TrackingClaims,
+  nowMs: number,
+  meta: HitMeta,
+  name: string | undefined,
+): TrackingEvent {
+  const e = makeEvent(kind, nowMs, c, meta, chargeOf(kind, c));
+  return {
+    ...e,
+    pricingModel: c.pricingModel,
+    currency: c.currency,
+    rateMicros: c.priceMicros,
+    ...(kind === 'custom' ? { name: (name ?? '').slice(0, 64) } : {}),
+  };
+}
+
+function blankEvent(kind: TokenKind, nowMs: number, meta: HitMeta, name: string | undefined): TrackingEvent {
+  const e = makeEvent(kind, nowMs, null, meta, 0);
+  return kind === 'custom' ? { ...e, name: (name ?? '').slice(0, 64) } : e;
+}
+
+function conversionEvent(nowMs: number, meta: HitMeta, input: ConversionInput, valueMicros: number): TrackingEvent {
+  const e = makeEvent('conversion', nowMs, { advertiserId: input.advertiserId.slice(0, 64) }, meta, 0);
+  return {
+    ...e,
+    userKey: input.userKey.slice(0, 128),
+    valueMicros,
+    orderId: input.orderId.slice(0, 128),
+    attribution: '',
+    ...(input.currency ? { currency: input.currency.slice(0, 3) } : {}),
+  };
+}
+
+/** Records a hit refused before any check (a postback with a wrong secret). */
+export function refusedEvent(kind: TrackingEvent['kind'], nowMs: number, meta: HitMeta, reason: InvalidReason): Judged {
+  return invalid(makeEvent(kind, nowMs, null, meta, 0), reason);
+}
+
+function invalidEvent(e: TrackingEvent, reason: InvalidReason): TrackingEvent {
+  return { ...e, verdict: 'invalid', reason, priceMicros: 0 };
+}
+
+function invalid(e: TrackingEvent, reason: InvalidReason): Judged {
+  return { event: invalidEvent(e, reason), claim: null, claims: null };
+}

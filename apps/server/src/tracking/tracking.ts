@@ -1,0 +1,220 @@
+/**
+ * Composition of the tracking side: the event log (opened from config), the deduplicator (Redis when
+ * redisUrl is set, else in memory), the attribution index, the tracking service and its routes; the
+ * memories are rebuilt from the tail of the log before the routes answer. Called by createApp.
+ */
+import { randomUUID } from 'node:crypto';
+import { type EventLog, encodeEvents, type TrackingEvent } from '@marquee/events';
+import type { FastifyBaseLogger } from 'fastify';
+import { Counter, type Registry } from 'prom-client';
+import { CONFIG_DEFAULTS, type Config } from '../config.ts';
+import type { App, AppDeps } from '../deps.ts';
+import type { DecisionRecord } from '../serving/decision-service.ts';
+import type { Serving } from '../serving/serving.ts';
+import { AttributionIndex } from './attribution-index.ts';
+import { batchRoutes } from './batch-routes.ts';
+import type { Deduplicator } from './deduplicator.ts';
+import { InMemoryDeduplicator } from './in-memory-deduplicator.ts';
+import { openEventLog } from './open-event-log.ts';
+import { postbackSecretRoutes } from './postback-secret-routes.ts';
+import { RedisDeduplicator } from './redis-deduplicator.ts';
+import { replayTail } from './replay-tail.ts';
+import { postbackRoutes, trackingRoutes } from './tracking-routes.ts';
+import { TrackingService } from './tracking-service.ts';
+
+export interface TrackingOptions {
+  readonly now?: () => number;
+  readonly registry?: Registry;
+  /** An already open log (tests, tools); default: opened from config and closed with the app. */
+  readonly eventLog?: EventLog;
+  readonly deduplicator?: Deduplicator;
+}
+
+export interface Tracking {
+  readonly log: EventLog;
+  readonly dedup: Deduplicator;
+  readonly attribution: AttributionIndex;
+  /** Set once the routes are registered (after the serving side exists). */
+  service: TrackingService | undefined;
+  /** The decision service's hook: one `request` event per requested placement, fire-and-forget. */
+  readonly onDecision: (record: DecisionRecord) => void;
+  /** Registers the routes and rebuilds the memories from the log. */
+  register(app: App, serving: Serving): Promise<void>;
+}
+
+const DAY_MS = 24 * 3600 * 1000;
+
+export async function createTracking(deps: AppDeps, options: TrackingOptions = {}): Promise<Tracking> {
+  const { config, logger } = deps;
+  const now = options.now ?? Date.now;
+  const log = options.eventLog ?? (await openEventLog(config, { onError: (err, what) => logger.warn({ err }, what) }));
+  const dedup =
+    options.deduplicator ??
+    (config.redisUrl ? new RedisDeduplicator({ url: config.redisUrl }) : new InMemoryDeduplicator({ now }));
+  const windows = {
+    clickMs: (config.attributionClickWindowSeconds ?? CONFIG_DEFAULTS.attributionClickWindowSeconds) * 1000,
+    viewMs: (config.attributionViewWindowSeconds ?? CONFIG_DEFAULTS.attributionViewWindowSeconds) * 1000,
+  };
+  const attribution = new AttributionIndex(windows);
+  const metrics = createTrackingMetrics(options.registry);
+
+  const tracking: Tracking = {
+    log,
+    dedup,
+    attribution,
+    service: undefined,
+    onDecision: (record) => {
+      const events = requestEvents(record);
+      if (events.length === 0) return;
+      // Not money: never delays the decision; a failure is counted (and logged), not retried.
+      log.append(encodeEvents(events)).then(
+        () => metrics.events.inc({ kind: 'request', verdict: 'valid' }, events.length),
+        (err) => {
+          metrics.requestAppendErrors.inc(events.length);
+          logger.warn({ err }, 'request events not stored');
+        },
+      );
+    },
+    async register(app, serving) {
+      const ttlMs = (config.trackingTtlSeconds ?? CONFIG_DEFAULTS.trackingTtlSeconds) * 1000;
+      const service = new TrackingService({
+        log,
+        signer: serving.signer,
+        dedup,
+        attribution,
+        spend: serving.spend,
+        snapshot: () => serving.state.current,
+        now,
+        maxClicksPerDecision: config.trackingMaxClicks ?? CONFIG_DEFAULTS.trackingMaxClicks,
+        conversionDedupMs: Math.max(windows.clickMs, windows.viewMs, DAY_MS),
+        onCommitted: (events) => {
+          for (const e of events) metrics.events.inc({ kind: e.kind, verdict: e.reason || e.verdict });
+        },
+      });
+      tracking.service = service;
+      await rebuild(config, logger, log, service, dedup, ttlMs, windows, now);
+      const routeDeps = { service, snapshot: () => serving.state.current, now };
+      await app.register(trackingRoutes(routeDeps));
+      await app.register(postbackRoutes(routeDeps));
+      await app.register(batchRoutes(service, now));
+      await app.register(postbackSecretRoutes(deps));
+      app.addHook('onClose', async () => {
+        // In-flight requests are done (Fastify closes the server first): nothing acknowledged is pending.
+        await log.close();
+        if (!options.deduplicator) await dedup.close();
+      });
+    },
+  };
+  return tracking;
+}
+
+/**
+ * The memories are rebuilt from the log: dedup keys of the valid events still within the token TTL,
+ * order ids within the conversion dedup window, attribution touches within the windows, and the spend of
+ * the events read (today's spend in full, since the tail covers at least a day).
+ */
+async function rebuild(
+  config: Config,
+  logger: FastifyBaseLogger,
+  log: EventLog,
+  service: TrackingService,
+  dedup: Deduplicator,
+  ttlMs: number,
+  windows: { clickMs: number; viewMs: number },
+  now: () => number,
+): Promise<void> {
+  const nowMs = now();
+  const horizon = Math.max(ttlMs, windows.clickMs, windows.viewMs, DAY_MS);
+  const maxClicks = config.trackingMaxClicks ?? CONFIG_DEFAULTS.trackingMaxClicks;
+  const conversionDedupMs = Math.max(windows.clickMs, windows.viewMs, DAY_MS);
+  // With Redis, the dedup memory is shared and survives restarts by itself.
+  const rebuildDedup = dedup instanceof InMemoryDeduplicator;
+  try {
+    const stats = await replayTail(log, nowMs - horizon, (events) => {
+      if (rebuildDedup) {
+        for (const e of events) {
+          if (e.verdict !== 'valid') continue;
+          const claim = dedupClaimOf(e, ttlMs, conversionDedupMs, maxClicks, nowMs);
+          if (claim) dedup.claim(claim);
+        }
+      }
+      service.applyEffects(events);
+    });
+    logger.info(
+      { ...stats, dedupKeys: rebuildDedup ? (dedup as InMemoryDeduplicator).size : null },
+      'tracking memory rebuilt from the event log',
+    );
+  } catch (err) {
+    // The log cannot be read (NATS away at start): serve anyway; duplicates of older hits may then count once more.
+    logger.error({ err }, 'tracking memory NOT rebuilt from the event log');
+  }
+}
+
+function dedupClaimOf(e: TrackingEvent, ttlMs: number, conversionDedupMs: number, maxClicks: number, nowMs: number) {
+  // The token expired at most one TTL after the event; after that a replay is refused as expired anyway.
+  if (e.kind === 'conversion') {
+    if (!e.orderId) return null;
+    const expiresAtMs = e.tsMs + conversionDedupMs;
+    return expiresAtMs > nowMs ? { key: `conv:${e.advertiserId}:${e.orderId}`, limit: 1, expiresAtMs } : null;
+  }
+  if (!e.decisionId) return null;
+  const expiresAtMs = e.tsMs + ttlMs;
+  if (expiresAtMs <= nowMs) return null;
+  switch (e.kind) {
+    case 'impression':
+    case 'viewable':
+      return { key: `${e.kind}:${e.decisionId}`, limit: 1, expiresAtMs };
+    case 'click':
+      return { key: `click:${e.decisionId}`, limit: maxClicks, expiresAtMs };
+    case 'custom':
+      return { key: `custom:${e.name ?? ''}:${e.decisionId}`, limit: 1, expiresAtMs };
+    default:
+      return null;
+  }
+}
+
+/** One `request` event per requested placement: filled ones carry the first ad's ids (fill rate, by line item). */
+function requestEvents(r: DecisionRecord): TrackingEvent[] {
+  const out: TrackingEvent[] = [];
+  for (const p of r.placements) {
+    const ad = p.ads[0];
+    out.push({
+      kind: 'request',
+      eventId: randomUUID(),
+      decisionId: ad?.decisionId ?? '',
+      lineItemId: ad?.lineItemId ?? '',
+      creativeId: ad?.creativeId ?? '',
+      advertiserId: ad?.advertiserId ?? '',
+      campaignId: ad?.campaignId ?? '',
+      publisherId: p.publisherId,
+      siteId: p.siteId,
+      placementId: p.placementId,
+      tsMs: r.nowMs,
+      priceMicros: 0,
+      country: r.country,
+      deviceType: r.device,
+      userKey: r.userKey,
+      verdict: 'valid',
+      reason: '',
+      source: 'decision',
+    });
+  }
+  return out;
+}
+
+function createTrackingMetrics(registry: Registry | undefined) {
+  const registers = registry ? [registry] : [];
+  return {
+    events: new Counter({
+      name: 'marquee_tracking_events_total',
+      help: 'Tracking events stored, by kind and verdict (the invalid reason, or "valid")',
+      labelNames: ['kind', 'verdict'] as const,
+      registers,
+    }),
+    requestAppendErrors: new Counter({
+      name: 'marquee_tracking_request_events_lost_total',
+      help: 'Request events (one per requested placement) the event log refused; not money, not retried',
+      registers,
+    }),
+  };
+}
