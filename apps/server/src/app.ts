@@ -26,6 +26,7 @@ import { apiKeyRoutes } from './http/routes/api-keys.ts';
 import { assetFileRoutes, assetRoutes } from './http/routes/assets.ts';
 import { auditRoutes } from './http/routes/audit.ts';
 import { authRoutes } from './http/routes/auth.ts';
+import { dashboardRoutes } from './http/routes/dashboard.ts';
 import { entityRoutes } from './http/routes/entities.ts';
 import { healthRoutes } from './http/routes/health.ts';
 import { networkRoutes } from './http/routes/network.ts';
@@ -191,6 +192,8 @@ export async function createApp(given: AppDeps, options: AppOptions = {}): Promi
   await app.register(asPlugin(assetFileRoutes, deps));
   // Decisions, VAST, the web tag and the demo page: they read the in-memory snapshot, never the database.
   // Tracking opens the event log first: the decision service logs one request event per placement into it.
+  // The dashboard (built SPA) at /, with index.html for client-side routes; registered like the asset files.
+  await app.register(asPlugin(dashboardRoutes, deps));
   const tracking = await createTracking(deps, { now, registry: metrics.registry });
   trackings.set(app, tracking);
   const serving = await registerServing(app, deps, { now, onDecision: tracking.onDecision });

@@ -282,7 +282,7 @@ function selectLazy(
     if (residualFlags[idx] === 1 && !all[idx]!.matchTree(a)) continue;
     const k = staticRankKey[idx]!;
     hIdx[m] = idx;
-    hKey[m] = k === k ? k : rankKey(all[idx]!.tier, ecpmOf(ctx, all[idx]!, sp)); // NaN: CPC/CPA
+    hKey[m] = Number.isNaN(k) ? rankKey(all[idx]!.tier, ecpmOf(ctx, all[idx]!, sp)) : k; // NaN: CPC/CPA
     hTie[m] = tiebreakOf(ctx.salt, idx);
     heap[m] = m;
     m++;

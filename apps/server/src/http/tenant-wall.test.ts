@@ -31,6 +31,9 @@ const PUBLIC_ROUTES: Record<string, string> = {
   'GET /v1/vast': 'public VAST endpoint for video players',
   'GET /marquee.js': 'the web tag script',
   'GET /demo': 'demo page rendering the placements with the tag',
+  'GET /': 'the dashboard page (static; its data comes from the API, which is attacked here)',
+  'GET /*': 'the dashboard page for client-side routes (static, same as GET /)',
+  'GET /ui/*': "the dashboard's built JavaScript and CSS (static, no data)",
 };
 // Tracking: signed tokens are the capability; the answers are a GIF, a 204 or a redirect, never data.
 for (const kind of ['impression', 'viewable', 'custom', 'click']) {
