@@ -190,10 +190,10 @@ export async function createApp(given: AppDeps, options: AppOptions = {}): Promi
   for (const module of modules) await app.register(asPlugin(module, deps), { prefix: API_PREFIX });
   // Public, content-addressed asset files (ads load them from publisher pages): at the root, not under /api.
   await app.register(asPlugin(assetFileRoutes, deps));
-  // Decisions, VAST, the web tag and the demo page: they read the in-memory snapshot, never the database.
-  // Tracking opens the event log first: the decision service logs one request event per placement into it.
   // The dashboard (built SPA) at /, with index.html for client-side routes; registered like the asset files.
   await app.register(asPlugin(dashboardRoutes, deps));
+  // Decisions, VAST, the web tag and the demo page: they read the in-memory snapshot, never the database.
+  // Tracking opens the event log first: the decision service logs one request event per placement into it.
   const tracking = await createTracking(deps, { now, registry: metrics.registry });
   trackings.set(app, tracking);
   const serving = await registerServing(app, deps, { now, onDecision: tracking.onDecision });

@@ -131,7 +131,8 @@ export function registerErrorHandlers(app: App, routes: RouteIndex): void {
 
   app.setNotFoundHandler((request, reply) => {
     const allowed = routes.allowedMethods(request.url);
-    if (allowed.length > 0) {
+    // A route that exists for this very method but found nothing (a missing static file) is a 404, not a 405.
+    if (allowed.length > 0 && !allowed.includes(request.method)) {
       reply.header('allow', allowed.join(', '));
       return sendError(
         reply,

@@ -16,7 +16,17 @@ afterAll(async () => {
  * Routes that are deliberately not in the API document: Prometheus text, the docs themselves, CORS preflight,
  * and public asset files (static bytes for ads, not an API).
  */
-const INTERNAL = [/^\/metrics$/, /^\/api\/docs(\/.*)?$/, /^\/api\/openapi\.json$/, /^\*$/, /^\/assets\//];
+const INTERNAL = [
+  /^\/metrics$/,
+  /^\/api\/docs(\/.*)?$/,
+  /^\/api\/openapi\.json$/,
+  /^\*$/,
+  /^\/assets\//,
+  // the dashboard: index.html for client routes, its hashed files
+  /^\/$/,
+  /^\/\*$/,
+  /^\/ui\//,
+];
 
 interface OpenApiDoc {
   openapi: string;

@@ -16,6 +16,8 @@ export function createRouteIndex(): RouteIndex {
   const byPath = new Map<string, Set<string>>();
   return {
     add(method, url) {
+      // The dashboard's catch-all GET (SPA fallback) does not make every path "known": POST /nothing stays a 404.
+      if (url === '/*') return;
       const methods = typeof method === 'string' ? [method] : method;
       let set = byPath.get(url);
       if (!set) {
