@@ -30,6 +30,7 @@ import { dashboardRoutes } from './http/routes/dashboard.ts';
 import { entityRoutes } from './http/routes/entities.ts';
 import { healthRoutes } from './http/routes/health.ts';
 import { networkRoutes } from './http/routes/network.ts';
+import { reportRoutes } from './http/routes/reports.ts';
 import { userRoutes } from './http/routes/users.ts';
 import { buildValidator } from './http/validator-compiler.ts';
 import { createLifecycle, type Lifecycle } from './lifecycle/lifecycle.ts';
@@ -186,6 +187,7 @@ export async function createApp(given: AppDeps, options: AppOptions = {}): Promi
     networkRoutes,
     entityRoutes,
     assetRoutes,
+    reportRoutes,
   ];
   for (const module of modules) await app.register(asPlugin(module, deps), { prefix: API_PREFIX });
   // Public, content-addressed asset files (ads load them from publisher pages): at the root, not under /api.

@@ -255,6 +255,55 @@ const ATTACKS: Record<string, (w: World) => Probe[]> = {
     },
   ],
 
+  // ---------- reports (rows of the victims exist in the rollups: see beforeAll) ----------
+  'GET /api/v1/reports': (w) => {
+    const range = 'from=2026-01-15&to=2026-01-15&timeZone=UTC';
+    const all = 'dimensions=advertiser,campaign,line_item,creative,publisher,site,placement';
+    return [
+      {
+        as: 'adv',
+        method: 'GET',
+        url: `/api/v1/reports?measures=impressions,spend&${all}&${range}`,
+        expect: 'filtered',
+      },
+      {
+        as: 'adv',
+        method: 'GET',
+        url: `/api/v1/reports?measures=impressions&${all}&${range}&filters=advertiser:${w.victimTenant.advertiser}`,
+        expect: 'filtered',
+      },
+      {
+        as: 'adv',
+        method: 'GET',
+        url: `/api/v1/reports?measures=clicks&${all}&${range}&format=csv&filters=line_item:${w.victim.lineItem.id}`,
+        expect: 'filtered',
+      },
+      {
+        as: 'pub',
+        method: 'GET',
+        url: `/api/v1/reports?measures=impressions,revenue&dimensions=publisher,site,placement,advertiser&${range}&filters=publisher:${w.victimTenant.publisher}`,
+        expect: 'filtered',
+      },
+      // Hidden from publishers whatever the filter: the advertiser's line items and its spend.
+      {
+        as: 'pub',
+        method: 'GET',
+        url: `/api/v1/reports?measures=spend&dimensions=line_item&${range}`,
+        expect: 'denied',
+      },
+    ];
+  },
+  'GET /api/v1/reports/delivery': (w) => [
+    { as: 'adv', method: 'GET', url: '/api/v1/reports/delivery?includeArchived=true', expect: 'filtered' },
+    {
+      as: 'adv',
+      method: 'GET',
+      url: `/api/v1/reports/delivery?advertiserId=${w.victimTenant.advertiser}`,
+      expect: 'filtered',
+    },
+    { as: 'pub', method: 'GET', url: '/api/v1/reports/delivery', expect: 'denied' },
+  ],
+
   // ---------- auth, users, keys, audit, network (admin-only or "my own") ----------
   'POST /api/v1/auth/logout': () => [
     { as: 'advFresh', method: 'POST', url: '/api/v1/auth/logout', expect: 'filtered' },
@@ -468,6 +517,34 @@ describe.each(BACKENDS)('tenant wall (%s)', (backend) => {
       victimKey: victimKey.id,
       victimAsset: victim.asset.id,
     };
+    // Rollup rows of the victims (an impression of B's line item on Q's placement), for the report attacks.
+    const v = victim.rows;
+    const vrow = {
+      hourMs: Date.UTC(2026, 0, 15, 10),
+      advertiserId: victim.adv.id,
+      campaignId: v.campaign.id,
+      lineItemId: v.lineItem.id,
+      creativeId: v.creative.id,
+      publisherId: victim.pub.id,
+      siteId: v.site.id,
+      placementId: v.placement.id,
+      country: 'FR',
+      deviceType: 'desktop',
+    };
+    const measures = {
+      requests: 0,
+      impressions: 1,
+      viewableImpressions: 0,
+      clicks: 1,
+      conversions: 0,
+      customEvents: 0,
+    };
+    const money = { events: 2, spendMicros: 2_500, revenueMicros: 1_750, invalidEvents: 0 };
+    await t.store.rollups.commit('tenant-wall', '', 'seeded', {
+      rows: [{ ...vrow, ...measures, ...money }],
+      invalid: [],
+      records: 1,
+    });
     before = await victimState();
   });
   afterAll(() => t?.close());
