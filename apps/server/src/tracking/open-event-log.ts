@@ -40,6 +40,7 @@ export async function openEventLog(config: Config, options: OpenEventLogOptions 
   const primary = new LazyNatsEventLog({
     servers: (config.natsUrl ?? '127.0.0.1:4222').split(','),
     stream: config.natsStream ?? CONFIG_DEFAULTS.natsStream,
+    subject: natsSubjectOf(config.natsStream ?? CONFIG_DEFAULTS.natsStream),
     publishTimeoutMs: options.publishTimeoutMs ?? 2000,
   });
   spooling = await createSpoolingEventLog({
@@ -49,6 +50,14 @@ export async function openEventLog(config: Config, options: OpenEventLogOptions 
     ...(options.onError ? { onError: options.onError } : {}),
   });
   return spooling;
+}
+
+/**
+ * The subject of a stream: `marquee.events` for the default stream, `marquee.events.<stream>` for another
+ * (JetStream refuses two streams on one subject, e.g. a staging network beside production on one server).
+ */
+export function natsSubjectOf(stream: string): string {
+  return stream === CONFIG_DEFAULTS.natsStream ? 'marquee.events' : `marquee.events.${stream}`;
 }
 
 /** A NatsEventLog connected on first use, and again after a failed connection attempt. */
