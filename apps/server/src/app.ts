@@ -8,6 +8,7 @@ import helmet from '@fastify/helmet';
 import rateLimit from '@fastify/rate-limit';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { TARGETING_JSON_SCHEMA } from '@marquee/core';
+import { createRollupConsumer, type RollupConsumer } from '@marquee/reporting';
 import Fastify, { type FastifyPluginAsync, LogController, type RouteOptions } from 'fastify';
 import { createBlobStorage } from './assets/create-blob-storage.ts';
 import { CONFIG_DEFAULTS } from './config.ts';
@@ -67,6 +68,11 @@ export function servingOf(app: App): Serving {
   const serving = servings.get(app);
   if (!serving) throw new Error('app has no serving side');
   return serving;
+}
+const rollupConsumers = new WeakMap<object, RollupConsumer>();
+/** The app's rollup consumer, when this process runs it (config `rollups`). */
+export function rollupsOf(app: App): RollupConsumer | undefined {
+  return rollupConsumers.get(app);
 }
 const trackings = new WeakMap<object, Tracking>();
 /** The tracking side of an app: its event log (the rollups read it), deduplicator, attribution, service. */
@@ -202,6 +208,19 @@ export async function createApp(given: AppDeps, options: AppOptions = {}): Promi
   servings.set(app, serving);
   // Tracking endpoints, conversions, batch ingestion; memories rebuilt from the log before they answer.
   await tracking.register(app, serving);
+  // Rollups: the consumer follows the event log into the hourly report rows. One per deployment (config
+  // `rollups`): the embedded server runs it; a scaled deployment runs it in one "rollups" role process.
+  if (config.rollups ?? CONFIG_DEFAULTS.rollups) {
+    const rollups = createRollupConsumer({
+      log: tracking.log,
+      store,
+      onError: (err, what) => deps.logger.warn({ err }, what),
+    });
+    rollupConsumers.set(app, rollups);
+    app.addHook('onReady', async () => rollups.start());
+    // preClose: stopped before the tracking side closes the log (onClose); an open batch commits or rolls back.
+    app.addHook('preClose', async () => rollups.stop());
+  }
 
   app.addHook('onReady', async () => {
     lifecycle.markReady();

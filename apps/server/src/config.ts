@@ -58,6 +58,11 @@ export interface Config {
   /** Conversions are attributed to a click this recent (seconds), else to a view this recent. */
   readonly attributionClickWindowSeconds?: number;
   readonly attributionViewWindowSeconds?: number;
+  /**
+   * Run the rollup consumer (event log -> hourly report rows) in this process. Default true (embedded);
+   * in a scaled deployment exactly one process (the "rollups" role) sets it, serving nodes set false.
+   */
+  readonly rollups?: boolean;
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -98,6 +103,7 @@ const ConfigSchema = Type.Object(
     trackingMaxClicks: Type.Integer({ minimum: 1, maximum: 100 }),
     attributionClickWindowSeconds: Type.Integer({ minimum: 0, maximum: 90 * 24 * 3600 }),
     attributionViewWindowSeconds: Type.Integer({ minimum: 0, maximum: 90 * 24 * 3600 }),
+    rollups: Type.Boolean(),
   },
   { additionalProperties: false },
 );
@@ -133,6 +139,7 @@ export const CONFIG_DEFAULTS: Readonly<
   trackingMaxClicks: 1,
   attributionClickWindowSeconds: 30 * 24 * 3600,
   attributionViewWindowSeconds: 24 * 3600,
+  rollups: true,
 };
 
 /** Environment variable of each key. */
@@ -166,6 +173,7 @@ export const ENV_VARS: Readonly<Record<Key, string>> = {
   trackingMaxClicks: 'MARQUEE_TRACKING_MAX_CLICKS',
   attributionClickWindowSeconds: 'MARQUEE_ATTRIBUTION_CLICK_WINDOW_SECONDS',
   attributionViewWindowSeconds: 'MARQUEE_ATTRIBUTION_VIEW_WINDOW_SECONDS',
+  rollups: 'MARQUEE_ROLLUPS',
 };
 
 /** Command-line flags (`--port 9000` or `--port=9000`). */
@@ -191,7 +199,7 @@ const ajv = new Ajv({ allErrors: true, strict: false });
 const validateComplete = ajv.compile(ConfigSchema);
 const validateFile = ajv.compile(Type.Partial(ConfigSchema, { additionalProperties: false }));
 
-const BOOLEAN_KEYS = new Set<Key>(['loadDemoData', 'secureCookies', 'trustProxy']);
+const BOOLEAN_KEYS = new Set<Key>(['loadDemoData', 'secureCookies', 'trustProxy', 'rollups']);
 const TRUE = new Set(['1', 'true', 'yes', 'on']);
 const FALSE = new Set(['0', 'false', 'no', 'off']);
 
@@ -340,6 +348,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, argv: readonly 
     trackingMaxClicks: c.trackingMaxClicks,
     attributionClickWindowSeconds: c.attributionClickWindowSeconds,
     attributionViewWindowSeconds: c.attributionViewWindowSeconds,
+    rollups: c.rollups,
   };
   return Object.freeze(config);
 }

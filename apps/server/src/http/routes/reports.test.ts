@@ -111,7 +111,8 @@ describe.each(['pglite', 'postgres'] as const)('reporting API (%s)', (backend) =
     // Today, for delivery: 10 impressions of A.
     for (let i = 0; i < 10; i++) events.push(event('impression', 'A', 'P', Date.now() - 1000));
     await log.append(encodeEvents(events));
-    await new RollupConsumer({ log, store: t.store }).drain();
+    // A consumer of its own (the app's follows the app's log under the default name).
+    await new RollupConsumer({ log, store: t.store, name: 'reports-test' }).drain();
     advUser = await t.createUser({ role: 'advertiser', advertiserIds: [w.advA.id] });
     pubUser = await t.createUser({ role: 'publisher', publisherIds: [w.pubP.id] });
   });
