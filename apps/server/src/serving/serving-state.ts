@@ -59,6 +59,12 @@ export async function createServingState(options: ServingStateOptions): Promise<
 
   let flushing = false;
   let stopped = false;
+  // applyChanges rebuilds the whole snapshot synchronously (hundreds of ms at 10k line items, see
+  // docs/performance.md); under a stream of edits, rebuilding every coalesceMs would starve requests. The
+  // next rebuild waits a few times as long as the last one took, so rebuilds get at most ~20% of the loop,
+  // but never more than a second, so a change is still live within about a second.
+  let lastRebuildMs = 0;
+  const nextDelay = () => Math.min(1000, Math.max(coalesceMs, 4 * lastRebuildMs));
   const flush = async () => {
     timer = undefined;
     if (flushing || stopped) return;
@@ -78,14 +84,16 @@ export async function createServingState(options: ServingStateOptions): Promise<
       return;
     }
     try {
+      const t1 = performance.now();
       current = applyChanges(current, batch, now());
+      lastRebuildMs = performance.now() - t1;
     } catch (err) {
       // A change the serving side cannot apply must not stop serving: keep the last good snapshot.
       options.logger.error({ err, seq: batch[batch.length - 1]?.seq }, 'serving snapshot update failed');
       return;
     } finally {
       flushing = false;
-      if (pending.length > 0) timer ??= setTimeout(flush, coalesceMs);
+      if (pending.length > 0) timer ??= setTimeout(flush, nextDelay());
     }
     options.logger.debug(
       { seq: current.seq, changes: batch.length, ms: Math.round(performance.now() - t0) },
@@ -101,7 +109,7 @@ export async function createServingState(options: ServingStateOptions): Promise<
 
   const stopFollowing = options.feed.follow(current.seq, (changes) => {
     pending.push(...changes);
-    timer ??= setTimeout(flush, coalesceMs);
+    timer ??= setTimeout(flush, nextDelay());
   });
 
   return {
