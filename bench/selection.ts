@@ -116,8 +116,10 @@ for (const size of sizes) {
   );
   if (gc) {
     console.log(
-      `           heap: entities ${(withEntities - base).toFixed(0)} MB, serving snapshot + index ${(held - withEntities).toFixed(0)} MB ` +
-        `(two snapshots alive during the update), index: ${snap.index.conjunctionCount.toLocaleString('en-US')} conjunctions, ` +
+      `           heap: store entities ${(withEntities - base).toFixed(0)} MB (the store's copy, shared); ` +
+        `serving snapshot + index ${(oneSnapshot - withEntities).toFixed(0)} MB, ` +
+        `${(held - withEntities).toFixed(0)} MB while the next one is built; ` +
+        `index: ${snap.index.conjunctionCount.toLocaleString('en-US')} conjunctions, ` +
         `${snap.index.postingEntries.toLocaleString('en-US')} posting entries`,
     );
   }

@@ -97,11 +97,11 @@ function mix32(x: number): number {
   h ^= h >>> 16;
   return h >>> 0;
 }
-function tiebreakOf(salt: number, idx: number): number {
-  return mix32(salt ^ Math.imul(idx + 1, 0x9e3779b1));
+function tiebreakOf(salt: number, idHash: number): number {
+  return mix32(salt ^ Math.imul(idHash, 0x9e3779b1));
 }
-function drawOf(salt: number, idx: number, slot: number): number {
-  return mix32(mix32(salt + Math.imul(slot + 1, 0x27d4eb2f)) ^ Math.imul(idx + 1, 0x165667b1)) / 4294967296;
+function drawOf(salt: number, idHash: number, slot: number): number {
+  return mix32(mix32(salt + Math.imul(slot + 1, 0x27d4eb2f)) ^ Math.imul(idHash, 0x165667b1)) / 4294967296;
 }
 
 /** The request-scoped state threaded through the placements. */
@@ -211,7 +211,8 @@ function decidePlacement(
     cands = scanOut(snapshot.lineItems.length);
     n = 0;
     const all = snapshot.lineItems;
-    for (let i = 0; i < all.length; i++) if (all[i]!.matchTree(a)) cands[n++] = i;
+    const dead = snapshot.layers.dead;
+    for (let i = 0; i < all.length; i++) if (dead[i] !== 1 && all[i]!.matchTree(a)) cands[n++] = i;
   } else {
     n = snapshot.index.match(a);
     cands = snapshot.index.out;
@@ -274,7 +275,7 @@ function selectLazy(
   cands: Int32Array,
   n: number,
 ): PlacementDecision {
-  const { lineItems: all, staticRankKey, residualFlags } = ctx.snapshot;
+  const { lineItems: all, staticRankKey, residualFlags, idHashes } = ctx.snapshot;
   ensureScratch(n);
   let m = 0;
   for (let i = 0; i < n; i++) {
@@ -283,7 +284,7 @@ function selectLazy(
     const k = staticRankKey[idx]!;
     hIdx[m] = idx;
     hKey[m] = Number.isNaN(k) ? rankKey(all[idx]!.tier, ecpmOf(ctx, all[idx]!, sp)) : k; // NaN: CPC/CPA
-    hTie[m] = tiebreakOf(ctx.salt, idx);
+    hTie[m] = tiebreakOf(ctx.salt, idHashes[idx]!);
     heap[m] = m;
     m++;
   }
@@ -348,7 +349,9 @@ function excluded(ctx: Ctx, sli: ServingLineItem, allowSame: boolean): RejectRea
 function decideExplained(ctx: Ctx, sp: ServingPlacement, a: Assignment, count: number): PlacementDecision {
   const eligible: Eligible[] = [];
   let matched = 0;
+  const dead = ctx.snapshot.layers.dead;
   for (const sli of ctx.snapshot.lineItems) {
+    if (dead[sli.idx] === 1) continue;
     if (!sli.matchTree(a)) {
       note(ctx, sp.id, sli.id, 'targeting');
       continue;
@@ -399,7 +402,7 @@ function byRank(x: Eligible, y: Eligible): number {
 function consider(ctx: Ctx, sp: ServingPlacement, sli: ServingLineItem, eligible: Eligible[]): void {
   const r = check(ctx, sp, sli);
   if (typeof r === 'number')
-    eligible.push({ sli, ecpm: r, tiebreak: tiebreakOf(ctx.salt, sli.idx), reason: undefined });
+    eligible.push({ sli, ecpm: r, tiebreak: tiebreakOf(ctx.salt, sli.idHash), reason: undefined });
   else if (ctx.trace) note(ctx, sp.id, sli.id, r);
 }
 
@@ -519,7 +522,7 @@ function toAd(ctx: Ctx, sp: ServingPlacement, sli: ServingLineItem, bid: number,
       : bid === 0
         ? 0
         : mulDivFloor(sli.rateMicros, clearing, bid);
-  const creative = rotate(sli, sp, drawOf(ctx.salt, sli.idx, ctx.slot++));
+  const creative = rotate(sli, sp, drawOf(ctx.salt, sli.idHash, ctx.slot++));
   return {
     lineItemId: sli.id,
     campaignId: sli.campaignId,

@@ -24,7 +24,7 @@ import { type Conjunction, type Literal, toDnf } from './dnf.ts';
 import { KeyedConjunctionIndex } from './keyed-conjunction-index.ts';
 import type { RejectReason } from './reasons.ts';
 import { type ConjunctionIndex, type IndexInput, TargetingIndex } from './targeting-index.ts';
-import { compileTree, type TreeMatcher } from './targeting-scan.ts';
+import { type Assignment, compileTree, type TreeMatcher } from './targeting-scan.ts';
 import { type ZoneClock, zoneClock, zonedValue } from './zone-clock.ts';
 
 /** Tier order: a lower number wins. */
@@ -66,6 +66,10 @@ export interface ServingLineItem {
   readonly matchTree: TreeMatcher;
   /** DNF too large to index: the index returns it always and the tree decides. */
   readonly residual: boolean;
+  /** Has hour or weekday targeting (its zone must be in every request's assignment). */
+  readonly zoned: boolean;
+  /** FNV-1a of the id: seeds tie-breaks and rotation, so they do not depend on positions. */
+  readonly idHash: number;
 }
 
 export interface ServingPlacement {
@@ -105,9 +109,20 @@ export interface ServingSnapshot {
    */
   readonly staticRankKey: Float64Array;
   readonly residualFlags: Uint8Array;
+  readonly idHashes: Uint32Array;
   /** Zones that hour/weekday targeting refers to: each request carries its local hour in each. */
   readonly targetingZones: readonly ZoneClock[];
   readonly source: SourceEntities;
+  /**
+   * Incremental updates (applyChanges): the index of the last full build covers items
+   * [0, baseItems); items after it were added by updates and sit in a small delta index; `dead`
+   * flags items superseded by a later version (skipped by the index, the scan and explain).
+   */
+  readonly layers: {
+    readonly baseIndex: ConjunctionIndex;
+    readonly baseItems: number;
+    readonly dead: Uint8Array;
+  };
 }
 
 /**
@@ -176,7 +191,9 @@ export function applyChanges(snapshot: ServingSnapshot, changes: readonly Change
     }
     (maps[kind] as Map<string, unknown>).set(ch.id, ch.entity);
   }
-  return buildFromSource({ seq, network, maps }, nowMs, snapshot.indexKind);
+  if (seq === src.seq) return snapshot;
+  const source = { seq, network, maps };
+  return applyIncrementally(snapshot, changes, source, nowMs) ?? buildFromSource(source, nowMs, snapshot.indexKind);
 }
 
 interface Compiled {
@@ -261,67 +278,124 @@ function fitValues(creatives: readonly ServingCreative[]): string[] {
   return [...new Set(creatives.map((x) => x.fitKey))];
 }
 
+/** A servable line item and its index input, or why it is not servable. */
+function servingLineItemOf(
+  li: LineItem,
+  maps: SourceEntities['maps'],
+  nowMs: number,
+  idx: number,
+): { sli: ServingLineItem; input: IndexInput } | RejectReason {
+  const campaign = maps.campaign.get(li.campaignId);
+  const advertiser = maps.advertiser.get(li.advertiserId);
+  if (li.status !== 'active' || !isActive(campaign) || !isActive(advertiser)) return 'status';
+  const startMs = Math.max(Date.parse(li.startAt), campaign.startAt ? Date.parse(campaign.startAt) : -Infinity);
+  const endMs = Math.min(
+    li.endAt ? Date.parse(li.endAt) : Infinity,
+    campaign.endAt ? Date.parse(campaign.endAt) : Infinity,
+  );
+  if (endMs <= nowMs || endMs <= startMs) return 'flight';
+  const creatives = servingCreatives(li, advertiser, maps.creative);
+  if (creatives.length === 0) return 'no_active_creative';
+  const c = compile(li, masksCache);
+  const residual = c.conjunctions === undefined;
+  const fit: Literal = { attr: FIT_ATTR, values: fitValues(creatives), negated: false };
+  const sli: ServingLineItem = {
+    idx,
+    id: li.id,
+    lineItem: li,
+    advertiserId: li.advertiserId,
+    campaignId: li.campaignId,
+    priority: li.priority,
+    tier: TIER[li.priority],
+    pricingModel: li.pricingModel,
+    rateMicros: li.rateMicros,
+    currency: li.currency,
+    startMs,
+    endMs,
+    clock: c.clock,
+    dayMask: c.dayMask,
+    creatives,
+    frequencyCaps: li.frequencyCaps,
+    allowSameAdvertiser: li.allowSameAdvertiser,
+    matchTree: c.matchTree,
+    residual,
+    zoned: c.zoned,
+    idHash: fnv1a(li.id),
+  };
+  return { sli, input: { item: idx, conjunctions: residual ? RESIDUAL : c.conjunctions!, fit } };
+}
+
+function buildIndex(kind: IndexKind, inputs: readonly IndexInput[], itemCount: number): ConjunctionIndex {
+  return kind === 'conjunction'
+    ? TargetingIndex.build(inputs, itemCount)
+    : KeyedConjunctionIndex.build(inputs, itemCount);
+}
+
 function buildFromSource(source: SourceEntities, nowMs: number, indexKind: IndexKind): ServingSnapshot {
   const { maps } = source;
   const excluded = new Map<string, RejectReason>();
   const lineItems: ServingLineItem[] = [];
   const lineItemById = new Map<string, ServingLineItem>();
   const inputs: IndexInput[] = [];
-  const zones = new Map<string, ZoneClock>();
   if (masksCache.size > 10_000) masksCache.clear();
-
   for (const li of maps.lineItem.values()) {
-    const campaign = maps.campaign.get(li.campaignId);
-    const advertiser = maps.advertiser.get(li.advertiserId);
-    if (li.status !== 'active' || !isActive(campaign) || !isActive(advertiser)) {
-      excluded.set(li.id, 'status');
+    const r = servingLineItemOf(li, maps, nowMs, lineItems.length);
+    if (typeof r === 'string') {
+      excluded.set(li.id, r);
       continue;
     }
-    const startMs = Math.max(Date.parse(li.startAt), campaign.startAt ? Date.parse(campaign.startAt) : -Infinity);
-    const endMs = Math.min(
-      li.endAt ? Date.parse(li.endAt) : Infinity,
-      campaign.endAt ? Date.parse(campaign.endAt) : Infinity,
-    );
-    if (endMs <= nowMs || endMs <= startMs) {
-      excluded.set(li.id, 'flight');
-      continue;
-    }
-    const creatives = servingCreatives(li, advertiser, maps.creative);
-    if (creatives.length === 0) {
-      excluded.set(li.id, 'no_active_creative');
-      continue;
-    }
-    const c = compile(li, masksCache);
-    if (c.zoned) zones.set(c.clock.zone, c.clock);
-    const idx = lineItems.length;
-    const residual = c.conjunctions === undefined;
-    const fit: Literal = { attr: FIT_ATTR, values: fitValues(creatives), negated: false };
-    inputs.push({ item: idx, conjunctions: residual ? RESIDUAL : c.conjunctions!, fit });
-    const sli: ServingLineItem = {
-      idx,
-      id: li.id,
-      lineItem: li,
-      advertiserId: li.advertiserId,
-      campaignId: li.campaignId,
-      priority: li.priority,
-      tier: TIER[li.priority],
-      pricingModel: li.pricingModel,
-      rateMicros: li.rateMicros,
-      currency: li.currency,
-      startMs,
-      endMs,
-      clock: c.clock,
-      dayMask: c.dayMask,
-      creatives,
-      frequencyCaps: li.frequencyCaps,
-      allowSameAdvertiser: li.allowSameAdvertiser,
-      matchTree: c.matchTree,
-      residual,
-    };
-    lineItems.push(sli);
-    lineItemById.set(li.id, sli);
+    inputs.push(r.input);
+    lineItems.push(r.sli);
+    lineItemById.set(li.id, r.sli);
   }
+  const index = buildIndex(indexKind, inputs, lineItems.length);
+  return assemble(source, indexKind, lineItems, lineItemById, excluded, buildPlacements(maps), index, {
+    baseIndex: index,
+    baseItems: lineItems.length,
+    dead: new Uint8Array(lineItems.length),
+  });
+}
 
+function assemble(
+  source: SourceEntities,
+  indexKind: IndexKind,
+  lineItems: ServingLineItem[],
+  lineItemById: Map<string, ServingLineItem>,
+  excluded: Map<string, RejectReason>,
+  placements: ReadonlyMap<string, ServingPlacement>,
+  index: ConjunctionIndex,
+  layers: ServingSnapshot['layers'],
+): ServingSnapshot {
+  const staticRankKey = new Float64Array(lineItems.length);
+  const residualFlags = new Uint8Array(lineItems.length);
+  const idHashes = new Uint32Array(lineItems.length);
+  const zones = new Map<string, ZoneClock>();
+  for (const sli of lineItems) {
+    const fixed = sli.pricingModel === 'cpm' || sli.pricingModel === 'flat';
+    staticRankKey[sli.idx] = fixed ? rankKey(sli.tier, sli.rateMicros) : Number.NaN;
+    residualFlags[sli.idx] = sli.residual ? 1 : 0;
+    idHashes[sli.idx] = sli.idHash;
+    if (sli.zoned && layers.dead[sli.idx] !== 1) zones.set(sli.clock.zone, sli.clock);
+  }
+  return {
+    seq: source.seq,
+    network: source.network,
+    staticRankKey,
+    residualFlags,
+    idHashes,
+    lineItems,
+    lineItemById,
+    placements,
+    excluded,
+    index,
+    indexKind,
+    targetingZones: [...zones.values()],
+    source,
+    layers,
+  };
+}
+
+function buildPlacements(maps: SourceEntities['maps']): Map<string, ServingPlacement> {
   const placements = new Map<string, ServingPlacement>();
   const blockSets = new Map<string, ReadonlySet<string>>();
   const blockSetOf = (publisher: Publisher | undefined): ReadonlySet<string> => {
@@ -350,31 +424,123 @@ function buildFromSource(source: SourceEntities, nowMs: number, indexKind: Index
       siteCategories: site?.categories ?? [],
     });
   }
+  return placements;
+}
 
-  const staticRankKey = new Float64Array(lineItems.length);
-  const residualFlags = new Uint8Array(lineItems.length);
-  for (const sli of lineItems) {
-    const fixed = sli.pricingModel === 'cpm' || sli.pricingModel === 'flat';
-    staticRankKey[sli.idx] = fixed ? rankKey(sli.tier, sli.rateMicros) : Number.NaN;
-    residualFlags[sli.idx] = sli.residual ? 1 : 0;
+/** Past this many line items in the delta layer, an update rebuilds the whole index instead. */
+export const MAX_DELTA_ITEMS = 2_000;
+
+/**
+ * The incremental update: line items touched by the changes (directly, or through their campaign,
+ * advertiser or creatives) are marked dead in the current index and re-added, if still servable,
+ * to a small delta index over the items appended since the last full build. The big index is
+ * shared, not copied, so a change is live in milliseconds even at 100k line items. Returns
+ * undefined when a full rebuild is the better deal (too many touched items).
+ */
+function applyIncrementally(
+  snapshot: ServingSnapshot,
+  changes: readonly Change[],
+  source: SourceEntities,
+  nowMs: number,
+): ServingSnapshot | undefined {
+  const { maps } = source;
+  const touched = new Set<string>();
+  const creatives = new Set<string>();
+  const campaigns = new Set<string>();
+  const advertisers = new Set<string>();
+  let placementsDirty = false;
+  for (const ch of changes) {
+    if (ch.seq <= snapshot.seq) continue;
+    if (ch.kind === 'lineItem') touched.add(ch.id);
+    else if (ch.kind === 'creative') creatives.add(ch.id);
+    else if (ch.kind === 'campaign') campaigns.add(ch.id);
+    else if (ch.kind === 'advertiser') advertisers.add(ch.id);
+    else if (ch.kind === 'placement' || ch.kind === 'site' || ch.kind === 'publisher') placementsDirty = true;
   }
-  return {
-    seq: source.seq,
-    network: source.network,
-    staticRankKey,
-    residualFlags,
-    lineItems,
-    lineItemById,
-    placements,
-    excluded,
-    index:
-      indexKind === 'conjunction'
-        ? TargetingIndex.build(inputs, lineItems.length)
-        : KeyedConjunctionIndex.build(inputs, lineItems.length),
-    indexKind,
-    targetingZones: [...zones.values()],
-    source,
-  };
+  if (creatives.size + campaigns.size + advertisers.size > 0) {
+    for (const li of maps.lineItem.values()) {
+      if (campaigns.has(li.campaignId) || advertisers.has(li.advertiserId)) touched.add(li.id);
+      else if (creatives.size > 0 && li.creatives.some((a) => creatives.has(a.creativeId))) touched.add(li.id);
+    }
+  }
+  const old = snapshot.layers;
+  const deltaBefore = snapshot.lineItems.length - old.baseItems;
+  if (deltaBefore + touched.size > MAX_DELTA_ITEMS) return undefined;
+
+  const lineItems = snapshot.lineItems.slice();
+  const lineItemById =
+    touched.size > 0 ? new Map(snapshot.lineItemById) : (snapshot.lineItemById as Map<string, ServingLineItem>);
+  const excluded = touched.size > 0 ? new Map(snapshot.excluded) : (snapshot.excluded as Map<string, RejectReason>);
+  const dead = new Uint8Array(lineItems.length + touched.size);
+  dead.set(old.dead);
+  for (const id of touched) {
+    const prev = lineItemById.get(id);
+    if (prev) {
+      dead[prev.idx] = 1;
+      lineItemById.delete(id);
+    }
+    excluded.delete(id);
+    const li = maps.lineItem.get(id);
+    if (!li) continue;
+    const r = servingLineItemOf(li, maps, nowMs, lineItems.length);
+    if (typeof r === 'string') {
+      excluded.set(id, r);
+      continue;
+    }
+    lineItems.push(r.sli);
+    lineItemById.set(id, r.sli);
+  }
+  const layers = { baseIndex: old.baseIndex, baseItems: old.baseItems, dead: dead.subarray(0, lineItems.length) };
+  let index = snapshot.index;
+  if (touched.size > 0) {
+    const inputs: IndexInput[] = [];
+    for (let i = old.baseItems; i < lineItems.length; i++) {
+      if (layers.dead[i] === 1) continue;
+      const r = servingLineItemOf(lineItems[i]!.lineItem, maps, nowMs, i - old.baseItems);
+      if (typeof r !== 'string') inputs.push(r.input);
+    }
+    const delta = buildIndex(snapshot.indexKind, inputs, lineItems.length - old.baseItems);
+    index = new LayeredIndex(old.baseIndex, layers.dead, delta, old.baseItems, lineItems.length);
+  }
+  const placements = placementsDirty ? buildPlacements(maps) : snapshot.placements;
+  return assemble(source, snapshot.indexKind, lineItems, lineItemById, excluded, placements, index, layers);
+}
+
+/** The base index minus its dead items, plus the delta index (item numbers offset by the base size). */
+class LayeredIndex implements ConjunctionIndex {
+  readonly out: Int32Array;
+  readonly conjunctionCount: number;
+  readonly postingEntries: number;
+  constructor(
+    private readonly base: ConjunctionIndex,
+    private readonly dead: Uint8Array,
+    private readonly delta: ConjunctionIndex,
+    private readonly offset: number,
+    itemCount: number,
+  ) {
+    this.out = new Int32Array(itemCount);
+    this.conjunctionCount = base.conjunctionCount + delta.conjunctionCount;
+    this.postingEntries = base.postingEntries + delta.postingEntries;
+  }
+  match(a: Assignment): number {
+    let n = 0;
+    const bn = this.base.match(a);
+    const bout = this.base.out;
+    for (let i = 0; i < bn; i++) {
+      const item = bout[i]!;
+      if (this.dead[item] !== 1) this.out[n++] = item;
+    }
+    const dn = this.delta.match(a);
+    const dout = this.delta.out;
+    for (let i = 0; i < dn; i++) this.out[n++] = dout[i]! + this.offset;
+    return n;
+  }
+}
+
+function fnv1a(s: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) h = Math.imul(h ^ s.charCodeAt(i), 0x01000193);
+  return h >>> 0;
 }
 
 function isActive<T extends { status: string }>(e: T | undefined): e is T {
