@@ -95,7 +95,7 @@ export function dayProfile(zone: string, nowMs: number): DayProfile {
 
 /**
  * Frontloaded pacing's ramp: the density is multiplied by 1.6 at the start of the day falling
- * linearly to 0.4 at its end, so about 62% of the (traffic-weighted) budget is planned for the
+ * linearly to 0.4 at its end, so 65% of the (traffic-weighted) budget is planned for the
  * first half of a flat day, against 50% for even.
  */
 export function frontloadRamp(dayFraction: number): number {
