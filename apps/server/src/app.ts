@@ -29,6 +29,7 @@ import { auditRoutes } from './http/routes/audit.ts';
 import { authRoutes } from './http/routes/auth.ts';
 import { dashboardRoutes } from './http/routes/dashboard.ts';
 import { entityRoutes } from './http/routes/entities.ts';
+import { eventExportRoutes } from './http/routes/event-export.ts';
 import { healthRoutes } from './http/routes/health.ts';
 import { networkRoutes } from './http/routes/network.ts';
 import { reportRoutes } from './http/routes/reports.ts';
@@ -208,6 +209,8 @@ export async function createApp(given: AppDeps, options: AppOptions = {}): Promi
   servings.set(app, serving);
   // Tracking endpoints, conversions, batch ingestion; memories rebuilt from the log before they answer.
   await tracking.register(app, serving);
+  // Raw event export (NDJSON) reads the same log.
+  await app.register(asPlugin(eventExportRoutes(tracking.log), deps), { prefix: API_PREFIX });
   // Rollups: the consumer follows the event log into the hourly report rows. One per deployment (config
   // `rollups`): the embedded server runs it; a scaled deployment runs it in one "rollups" role process.
   if (config.rollups ?? CONFIG_DEFAULTS.rollups) {

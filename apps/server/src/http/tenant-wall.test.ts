@@ -9,9 +9,10 @@
  * Adding a route without adding it here fails the coverage test: decide how it could leak, write the
  * attack (or, for a public route, add it to PUBLIC_ROUTES with the reason).
  */
+import { encodeEvents } from '@marquee/events';
 import { ALL, type EntityKind } from '@marquee/store';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { registeredRoutes } from '../app.ts';
+import { registeredRoutes, trackingOf } from '../app.ts';
 import { encodePng } from '../assets/encode-png.ts';
 import { createTestApp, type TestApp, type TestBackend, type TestUser } from '../testing/test-app.ts';
 import { ENTITY_DEFINITIONS, type EntityDefinition, type ManagedKind } from './routes/entities/definitions.ts';
@@ -293,6 +294,16 @@ const ATTACKS: Record<string, (w: World) => Probe[]> = {
       },
     ];
   },
+  'GET /api/v1/events/export': (w) => [
+    { as: 'adv', method: 'GET', url: '/api/v1/events/export?from=2026-01-15&to=2026-01-15', expect: 'filtered' },
+    { as: 'pub', method: 'GET', url: '/api/v1/events/export?from=2026-01-15&to=2026-01-15', expect: 'filtered' },
+    {
+      as: 'adv',
+      method: 'GET',
+      url: `/api/v1/events/export?from=2026-01-15&to=2026-01-15&advertiserId=${w.victimTenant.advertiser}`,
+      expect: 'filtered',
+    },
+  ],
   'GET /api/v1/reports/delivery': (w) => [
     { as: 'adv', method: 'GET', url: '/api/v1/reports/delivery?includeArchived=true', expect: 'filtered' },
     {
@@ -545,6 +556,22 @@ describe.each(BACKENDS)('tenant wall (%s)', (backend) => {
       invalid: [],
       records: 1,
     });
+    // And the raw event in the log, for the export attacks.
+    await trackingOf(t.app).log.append(
+      encodeEvents([
+        {
+          ...vrow,
+          kind: 'impression',
+          eventId: `victim-${v.lineItem.id}`,
+          decisionId: `victim-${v.lineItem.id}`,
+          tsMs: vrow.hourMs,
+          priceMicros: 2_500,
+          userKey: '',
+          verdict: 'valid',
+          reason: '',
+        },
+      ]),
+    );
     before = await victimState();
   });
   afterAll(() => t?.close());

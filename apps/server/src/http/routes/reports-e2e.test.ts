@@ -47,3 +47,38 @@ it('a served impression and click reach the reporting API through the rollup con
   const stats = rollupsOf(t.app)!.getStats();
   expect(stats.events).toBeGreaterThanOrEqual(3);
 });
+
+it('exports the raw events as NDJSON: everything to the network, own rows without personal data to tenants', async () => {
+  const { ad } = await decide(t.app, w.placements.b);
+  await t.app.inject({ method: 'GET', url: pathOf(ad!.tracking.impression), headers: { 'user-agent': 'UA-SECRET' } });
+  const day = (offset: number) => new Date(Date.now() + offset * 86_400_000).toISOString().slice(0, 10);
+  const url = `/api/v1/events/export?from=${day(-1)}&to=${day(1)}`;
+  const lines = (body: string) =>
+    body
+      .split('\n')
+      .filter((l) => l !== '')
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+
+  const admin = await t.app.inject({ method: 'GET', url, headers: t.admin.headers });
+  expect(admin.statusCode).toBe(200);
+  expect(admin.headers['content-type']).toContain('application/x-ndjson');
+  const all = lines(admin.body);
+  const mine = all.filter((e) => e['decisionId'] === ad!.decisionId);
+  expect(mine.map((e) => e['kind']).sort()).toEqual(['impression', 'request']);
+  expect(all.some((e) => e['advertiserId'] === w.advA) && all.some((e) => e['advertiserId'] === w.advB)).toBe(true);
+
+  const advUser = await t.createUser({ role: 'advertiser', advertiserIds: [w.advA] });
+  const adv = lines((await t.app.inject({ method: 'GET', url, headers: advUser.headers })).body);
+  expect(adv.length).toBeGreaterThan(0);
+  expect(adv.every((e) => e['advertiserId'] === w.advA && !('ip' in e) && !('ua' in e))).toBe(true);
+
+  const pubUser = await t.createUser({ role: 'publisher', publisherIds: [w.publisher] });
+  const pub = lines((await t.app.inject({ method: 'GET', url, headers: pubUser.headers })).body);
+  expect(pub.length).toBeGreaterThan(0);
+  expect(pub.every((e) => e['publisherId'] === w.publisher && !('priceMicros' in e) && !('ua' in e))).toBe(true);
+
+  for (const q of ['from=2026-13-01&to=2026-01-01', 'from=2026-02-01&to=2026-01-01', 'from=2025-01-01&to=2026-01-01']) {
+    const res = await t.app.inject({ method: 'GET', url: `/api/v1/events/export?${q}`, headers: t.admin.headers });
+    expect(res.statusCode, q).toBe(400);
+  }
+});
