@@ -1,8 +1,9 @@
 /** The signed-in shell: navigation for what the user's role may see, the user's menu and the page. */
 import { A, useNavigate } from '@solidjs/router';
 import type { JSX } from 'solid-js';
-import { createSignal, For, Show } from 'solid-js';
+import { createSignal, ErrorBoundary, For, Show } from 'solid-js';
 import { type Area, canSee, signOut, user } from '../lib/session.ts';
+import { ErrorBox } from './states.tsx';
 
 interface NavItem {
   readonly href: string;
@@ -127,7 +128,10 @@ export function Layout(props: { children?: JSX.Element }): JSX.Element {
         </div>
       </nav>
       <main id="main" tabindex="-1" class="min-w-0 flex-1 p-4 md:p-6">
-        {props.children}
+        {/* A screen that fails while rendering shows its error here instead of a blank page. */}
+        <ErrorBoundary fallback={(err, reset) => <ErrorBox error={err} retry={reset} />}>
+          {props.children}
+        </ErrorBoundary>
       </main>
     </div>
   );

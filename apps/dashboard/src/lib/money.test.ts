@@ -26,5 +26,6 @@ describe('money', () => {
     expect(formatMoney(60_000_000_000)).toBe('$60,000.00');
     expect(formatMoney(4_500_000, 'EUR')).toBe('€4.50');
     expect(formatMoney(null)).toBe('—');
+    expect(formatMoney(3_974_045_389)).toBe('$3,974.04');
   });
 });

@@ -27,14 +27,15 @@ export function microsToInput(micros: number | null | undefined): string {
   return `${sign}${units}.${fraction}`;
 }
 
-/** 4500000, "USD" -> "$4.50" for display. */
+/** 4500000, "USD" -> "$4.50" for display (cents). */
 export function formatMoney(micros: number | null | undefined, currency = 'USD'): string {
   if (micros === null || micros === undefined) return '—';
   const text = microsToInput(micros);
   const [units = '0', fraction = '00'] = text.replace('-', '').split('.');
   const grouped = units.replace(/\B(?=(\d{3})+(?!\d))/g, ',');
   const symbol = currency === 'USD' ? '$' : currency === 'EUR' ? '€' : currency === 'GBP' ? '£' : `${currency} `;
-  return `${micros < 0 ? '-' : ''}${symbol}${grouped}.${fraction.slice(0, Math.max(2, fraction.length))}`;
+  // Display in cents (truncated, never rounded up); forms show every micro.
+  return `${micros < 0 ? '-' : ''}${symbol}${grouped}.${fraction.slice(0, 2)}`;
 }
 
 export function formatInt(n: number | null | undefined): string {

@@ -66,7 +66,8 @@ const updatedCol: ColumnDef<Row, unknown> = {
 const text = (id: string, header: string, f?: (r: Row) => JSX.Element): ColumnDef<Row, unknown> => ({
   id,
   header,
-  cell: (c) => (f ? f(c.row.original) : String(c.row.original[id] ?? '—')),
+  // A fragment keeps the cell reactive: names of parent rows arrive after the rows themselves.
+  cell: (c) => (f ? <>{f(c.row.original)}</> : String(c.row.original[id] ?? '—')),
 });
 const statusFilter: FilterSpec = { name: 'status', label: 'Status', options: STATUS_OPTIONS };
 const flight = (r: Row): string =>
@@ -117,6 +118,7 @@ export const CONFIGS: Record<string, EntityConfig> = {
     specs: [
       { name: 'advertiserId', label: 'Advertiser', kind: 'ref', ref: 'advertisers', required: true, createOnly: true },
       { name: 'name', label: 'Name', kind: 'text', required: true },
+      { name: 'status', label: 'Status', kind: 'select', options: STATUS_OPTIONS },
       { name: 'startAt', label: 'Starts (UTC)', kind: 'datetime' },
       { name: 'endAt', label: 'Ends (UTC)', kind: 'datetime', hint: 'Empty: open-ended' },
       { name: 'lifetimeBudgetMicros', label: 'Lifetime budget', kind: 'money', hint: 'In the advertiser currency' },
@@ -453,7 +455,8 @@ function EditScreen(props: { config: EntityConfig; id: string }): JSX.Element {
           </Show>
         </Show>
       </Show>
-      <Show when={isNew() || row()}>
+      {/* row() rethrows a failed load: check the error first (it is shown above). */}
+      <Show when={isNew() || (!row.error && row())}>
         <div class="card">
           <EntityForm
             specs={props.config.specs}
@@ -465,7 +468,7 @@ function EditScreen(props: { config: EntityConfig; id: string }): JSX.Element {
             onSubmit={save}
           />
         </div>
-        <Show when={!isNew() && row() && props.config.children}>
+        <Show when={!isNew() && !row.error && row() && props.config.children}>
           <div class="mt-6 space-y-4">{props.config.children!(row()!)}</div>
         </Show>
       </Show>

@@ -236,7 +236,7 @@ function ReportView(props: { report: Report; params: ReportParams }): JSX.Elemen
   const dims = (): readonly Dimension[] => props.params.dimensions;
   const dimText = (row: Record<string, unknown>): string =>
     dims()
-      .map((d) => String(row[`${d}_name`] ?? row[d] ?? '—'))
+      .map((d) => String(row[`${d}_name`] || row[d] || '(none)'))
       .join(' · ');
   const numeric = (row: Record<string, unknown>, m: Measure): number => {
     const v = row[`${m}_micros`] ?? row[m];
@@ -297,7 +297,9 @@ function ReportView(props: { report: Report; params: ReportParams }): JSX.Elemen
             <For each={props.report.rows}>
               {(r) => (
                 <tr class="border-t border-slate-100">
-                  <For each={dims()}>{(d) => <td class="py-1 pr-3">{String(r[`${d}_name`] ?? r[d] ?? '—')}</td>}</For>
+                  <For each={dims()}>
+                    {(d) => <td class="py-1 pr-3">{String(r[`${d}_name`] || r[d] || '(none)')}</td>}
+                  </For>
                   <For each={measures()}>
                     {(m) => <td class="py-1 pr-3 text-right tabular-nums">{formatCell(m, r)}</td>}
                   </For>
