@@ -3,8 +3,6 @@
  * CORS for the public serving routes, rate limits, auth, metrics and OpenAPI, and every route module under /api/v1.
  */
 import cookie from '@fastify/cookie';
-import cors from '@fastify/cors';
-import helmet from '@fastify/helmet';
 import rateLimit from '@fastify/rate-limit';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { TARGETING_JSON_SCHEMA } from '@marquee/core';
@@ -17,6 +15,8 @@ import { createApiKeyManager } from './http/auth/api-keys.ts';
 import { InMemoryLoginThrottle, type LoginThrottle } from './http/auth/login-throttle.ts';
 import { registerPrincipalResolver } from './http/auth/principal-resolver.ts';
 import { createSessionManager } from './http/auth/sessions.ts';
+import { registerPublicCors } from './http/public-cors.ts';
+import { registerSecurityHeaders } from './http/security-headers.ts';
 import { registerErrorHandlers, sendError, toMarqueeError } from './http/error-handler.ts';
 import { MarqueeError } from './http/errors.ts';
 import { createHttpMetrics, registerMetrics } from './http/metrics.ts';
@@ -135,8 +135,8 @@ export async function createApp(given: AppDeps, options: AppOptions = {}): Promi
 
   registerErrorHandlers(app, routeIndex);
 
-  await app.register(helmet, {
-    // An API: nothing to render, except the docs page, which sets its own policy (openapi.ts).
+  registerSecurityHeaders(app, {
+    // An API: nothing to render, except the pages that set their own policy (docs, dashboard, demo).
     contentSecurityPolicy: {
       useDefaults: false,
       directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"], baseUri: ["'none'"], formAction: ["'none'"] },
@@ -144,15 +144,8 @@ export async function createApp(given: AppDeps, options: AppOptions = {}): Promi
     crossOriginResourcePolicy: { policy: 'same-site' },
     hsts: config.secureCookies ? { maxAge: 31_536_000, includeSubDomains: false } : false,
   });
-
-  // Public serving routes (/v1/*: decisions, tracking) are called from any page, without credentials.
-  // The management API (/api/*) gets no CORS headers: the dashboard is served from the same origin.
-  await app.register(cors, {
-    delegator: (request, callback) => {
-      const isPublic = (request.url ?? '').startsWith('/v1/');
-      callback(null, isPublic ? { origin: '*', credentials: false, maxAge: 600 } : { origin: false });
-    },
-  });
+  // Public serving routes (/v1/*, /t/*) are called from any page, without credentials; /api/* gets no CORS.
+  registerPublicCors(app);
 
   await app.register(rateLimit, {
     global: true,
