@@ -72,8 +72,21 @@ describe('UrlSigner', () => {
       }),
       { numRuns: 2000 },
     );
-    const forged = `k1.${Buffer.from(JSON.stringify({ ...claims, priceMicros: -5 })).toString('base64url')}.AAAA`;
+    const token = s.sign('impression', claims);
+    const fields = JSON.parse(Buffer.from(token.split('.')[1]!, 'base64url').toString()) as unknown[];
+    fields[13] = -5; // priceMicros
+    const forged = `k1.${Buffer.from(JSON.stringify(fields)).toString('base64url')}.AAAA`;
     expect(s.verify('impression', forged, now)).toEqual({ kind: 'invalid', reason: 'malformed' });
+  });
+
+  it('signs several kinds over one payload, each verifying only as its own kind', () => {
+    const s = new UrlSigner([k1]);
+    const t = s.signEach(['impression', 'viewable', 'custom'], claims);
+    expect(s.verify('impression', t.impression, now).kind).toBe('valid');
+    expect(s.verify('viewable', t.viewable, now).kind).toBe('valid');
+    expect(s.verify('custom', t.custom, now).kind).toBe('valid');
+    expect(s.verify('viewable', t.impression, now).kind).toBe('invalid');
+    expect(t.impression.length).toBeLessThan(400);
   });
 
   it('refuses weak keys', () => {

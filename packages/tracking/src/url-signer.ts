@@ -5,7 +5,8 @@
  * key, old tokens verify until they expire. Tracking needs no lookup: the token is the whole context.
  *
  * Token layout (URL-safe, no escaping needed): `<kid>.<payload>.<sig>`
- *   payload = base64url(JSON of TrackingClaims), sig = base64url(first 16 bytes of HMAC(kid secret, event + "." + payload))
+ *   payload = base64url(JSON array of the claims in FIELDS order, version first: short URLs, one cheap encode),
+ *   sig = base64url(first 16 bytes of HMAC(kid secret, event + "." + payload))
  * The event kind is inside the MAC, so an impression token cannot be replayed as a click.
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
@@ -79,7 +80,18 @@ export class UrlSigner {
   }
 
   sign(event: TrackingEventKind, claims: TrackingClaims): string {
-    const payload = Buffer.from(JSON.stringify(claims)).toString('base64url');
+    return this.signPayload(event, encodeClaims(claims));
+  }
+
+  /** Several event kinds over the same claims: the payload is encoded once, only the MACs differ. */
+  signEach<K extends TrackingEventKind>(events: readonly K[], claims: TrackingClaims): Record<K, string> {
+    const payload = encodeClaims(claims);
+    const out = {} as Record<K, string>;
+    for (const e of events) out[e] = this.signPayload(e, payload);
+    return out;
+  }
+
+  private signPayload(event: TrackingEventKind, payload: string): string {
     return `${this.current.kid}.${payload}.${mac(this.current.secret, event, payload)}`;
   }
 
@@ -132,6 +144,17 @@ const STRING_FIELDS = [
   'device',
 ] as const;
 const PRICING = new Set(['cpm', 'cpc', 'cpa', 'flat']);
+const VERSION = 1;
+
+/** Positional encoding: [version, ...strings, priceMicros, pricingModel, iat, exp, url?, name?]. */
+function encodeClaims(c: TrackingClaims): string {
+  const a: (string | number | null)[] = [VERSION];
+  for (const f of STRING_FIELDS) a.push(c[f]);
+  a.push(c.priceMicros, c.pricingModel, c.iat, c.exp, c.url ?? null, c.name ?? null);
+  return Buffer.from(JSON.stringify(a)).toString('base64url');
+}
+
+const N = STRING_FIELDS.length;
 
 /** Parses and shape-checks a payload; anything odd is "malformed", never an exception. */
 function decodeClaims(payload: string): TrackingClaims | undefined {
@@ -142,13 +165,24 @@ function decodeClaims(payload: string): TrackingClaims | undefined {
   } catch {
     return undefined;
   }
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return undefined;
-  const v = value as Record<string, unknown>;
-  for (const f of STRING_FIELDS) if (typeof v[f] !== 'string' || (v[f] as string).length > 512) return undefined;
-  for (const f of ['priceMicros', 'iat', 'exp'] as const) if (!Number.isSafeInteger(v[f])) return undefined;
-  if ((v.priceMicros as number) < 0) return undefined;
-  if (typeof v.pricingModel !== 'string' || !PRICING.has(v.pricingModel)) return undefined;
-  if (v.url !== undefined && (typeof v.url !== 'string' || !/^https?:\/\//.test(v.url))) return undefined;
-  if (v.name !== undefined && typeof v.name !== 'string') return undefined;
-  return v as unknown as TrackingClaims;
+  if (!Array.isArray(value) || value.length !== N + 7 || value[0] !== VERSION) return undefined;
+  const out: Record<string, unknown> = {};
+  for (let i = 0; i < N; i++) {
+    const v = value[i + 1];
+    if (typeof v !== 'string' || v.length > 512) return undefined;
+    out[STRING_FIELDS[i]!] = v;
+  }
+  const [priceMicros, pricingModel, iat, exp, url, name] = value.slice(N + 1) as unknown[];
+  if (!Number.isSafeInteger(priceMicros) || (priceMicros as number) < 0) return undefined;
+  if (!Number.isSafeInteger(iat) || !Number.isSafeInteger(exp)) return undefined;
+  if (typeof pricingModel !== 'string' || !PRICING.has(pricingModel)) return undefined;
+  if (url !== null && (typeof url !== 'string' || !/^https?:\/\//.test(url) || url.length > 4096)) return undefined;
+  if (name !== null && (typeof name !== 'string' || name.length > 128)) return undefined;
+  out.priceMicros = priceMicros;
+  out.pricingModel = pricingModel;
+  out.iat = iat;
+  out.exp = exp;
+  if (url !== null) out.url = url;
+  if (name !== null) out.name = name;
+  return out as unknown as TrackingClaims;
 }

@@ -101,6 +101,8 @@ export function toCoreRequest(body: DecisionBody, e: Enrichment, explain: Decisi
   };
 }
 
+const SHARED_KINDS = ['impression', 'viewable', 'custom'] as const;
+
 export class DecisionService {
   constructor(private readonly deps: DecisionServiceDeps) {}
 
@@ -233,12 +235,14 @@ export class DecisionService {
       device: t.device,
     };
     const base = `${deps.publicUrl}/t`;
-    const sign = (kind: 'impression' | 'viewable' | 'click' | 'custom', extra?: Partial<TrackingClaims>) =>
-      t.dryRun
-        ? `${base}/${kind}/preview`
-        : `${base}/${kind}/${deps.signer.sign(kind, extra ? { ...claims, ...extra } : claims)}`;
+    // Impression, viewable and custom share one payload (encoded once); the click's carries its landing URL.
+    const shared = t.dryRun ? undefined : deps.signer.signEach(SHARED_KINDS, claims);
+    const sign = (kind: 'impression' | 'viewable' | 'custom') =>
+      shared ? `${base}/${kind}/${shared[kind]}` : `${base}/${kind}/preview`;
+    const signClick = (url: string) =>
+      t.dryRun ? `${base}/click/preview` : `${base}/click/${deps.signer.sign('click', { ...claims, url })}`;
     const landing = c.clickUrl;
-    const clickUrl = landing ? sign('click', { url: landing }) : null;
+    const clickUrl = landing ? signClick(landing) : null;
     const imageUrl = c.imageUrl ?? (c.assetId ? deps.assetUrl(c.assetId) : undefined);
     const creative: ServedAdBody['creative'] = { kind: c.kind };
     if (c.kind === 'image' && imageUrl) creative.imageUrl = imageUrl;

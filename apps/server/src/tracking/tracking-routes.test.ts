@@ -78,7 +78,8 @@ describe('tracking endpoints', () => {
     const [kid, payload, sig] = token.split('.') as [string, string, string];
     // A payload claiming a higher price, keeping the signature.
     const claims = JSON.parse(Buffer.from(payload, 'base64url').toString());
-    const richer = Buffer.from(JSON.stringify({ ...claims, priceMicros: 999_999 })).toString('base64url');
+    claims[13] = 999_999; // priceMicros in the token's positional payload
+    const richer = Buffer.from(JSON.stringify(claims)).toString('base64url');
     const before = spend(w.lineItems.cpm);
     const cases: [string, string][] = [
       [`/t/impression/${kid}.${richer}.${sig}`, 'bad_signature'],
@@ -152,7 +153,8 @@ describe('tracking endpoints', () => {
     const token = ad!.clickUrl!.split('/').at(-1)!;
     const [kid, payload, sig] = token.split('.') as [string, string, string];
     const claims = JSON.parse(Buffer.from(payload, 'base64url').toString());
-    const evil = Buffer.from(JSON.stringify({ ...claims, url: 'https://evil.example/' })).toString('base64url');
+    claims[17] = 'https://evil.example/'; // the click's landing URL in the token's positional payload
+    const evil = Buffer.from(JSON.stringify(claims)).toString('base64url');
     const attacks = [
       `/t/click/${kid}.${evil}.${sig}`,
       `/t/click/${token}x`,
