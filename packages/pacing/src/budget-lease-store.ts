@@ -87,6 +87,17 @@ export interface BudgetLeaseStore {
   reconcile(input: ReconcileInput, nowMs: number): Promise<void>;
   status(lineItemId: string, campaignId: string, day: string, nowMs: number): Promise<BudgetStatus>;
   close(): Promise<void>;
+  /**
+   * reserve() without I/O, offered only by stores that live in the process: lets a worker take the
+   * first lease of a line item on the spot instead of refusing it until the next refill.
+   */
+  readonly reserveSync?: (
+    lineItemId: string,
+    day: string,
+    wantMicros: number,
+    budget: LeaseBudget,
+    nowMs: number,
+  ) => Lease;
 }
 
 export interface BudgetLeaseStoreOptions {

@@ -13,7 +13,7 @@
  * billable event arrives seconds or minutes later. Events in flight are therefore always inside
  * some lease or hold, which is what makes the overspend bound hold (docs/concepts/pacing.md).
  */
-import type { ServingLineItem, ServingSnapshot } from '@marquee/decision';
+import type { RatePredictor, ServingLineItem, ServingPlacement, ServingSnapshot } from '@marquee/decision';
 import type { BudgetLeaseStore, Lease, LeaseBudget } from './budget-lease-store.ts';
 import { DEFAULT_LEASE_TTL_MS } from './budget-lease-store.ts';
 import { type LineItemPacing, PacingController, type PacingControllerOptions } from './pacing-controller.ts';
@@ -50,6 +50,8 @@ interface Entry {
   /** Debited against `lease` so far. */
   used: number;
   lastWantMs: number;
+  /** When admit last tried to take a first lease. */
+  firstTriedMs: number;
   busy: boolean;
   /** Debits in total (for the spend-rate estimate) and at the last refill. */
   debited: number;
@@ -68,6 +70,8 @@ export class BudgetPacing {
   private readonly o: Required<Omit<BudgetPacingOptions, 'maxLeaseMicros' | 'onError'>> &
     Pick<BudgetPacingOptions, 'maxLeaseMicros' | 'onError'>;
   private timers: NodeJS.Timeout[] = [];
+  private now: (() => number) | undefined;
+  private woken = false;
 
   constructor(options: BudgetPacingOptions) {
     this.o = {
@@ -92,11 +96,11 @@ export class BudgetPacing {
     const e = this.entry(sli);
     e.lastWantMs = nowMs;
     if (e.budget === null) return true;
-    const lease = e.lease;
+    let lease = e.lease;
+    const day = sli.clock.localDay(nowMs);
+    if ((lease === null || lease.day !== day) && !e.busy) lease = this.firstLease(e, day, nowMs);
     // A lease about to expire is not spent from: the store may hand it to someone else.
-    if (lease === null || nowMs >= lease.expiresAtMs - 1000 || lease.day !== sli.clock.localDay(nowMs)) {
-      return false;
-    }
+    if (lease === null || nowMs >= lease.expiresAtMs - 1000 || lease.day !== day) return false;
     const balance = lease.grantedMicros - e.used;
     return e.serveCost > 0 ? balance >= e.serveCost : balance > 0;
   }
@@ -229,6 +233,7 @@ export class BudgetPacing {
 
   /** Runs both loops on timers (unref'd: they never keep the process alive). */
   start(now: () => number, refillMs = 1000, controlMs = 60_000): void {
+    this.now = now;
     const loop = (fn: (n: number) => Promise<void>, what: string) => {
       let running = false;
       const t = setInterval(() => {
@@ -258,6 +263,39 @@ export class BudgetPacing {
 
   // ---------- internals ----------
 
+  /**
+   * No lease for today yet. An in-process store grants one on the spot (a Map operation, no I/O);
+   * otherwise the refill loop is woken now rather than at its next tick. Tried at most every 250 ms.
+   */
+  private firstLease(e: Entry, day: string, nowMs: number): Lease | null {
+    if (nowMs - e.firstTriedMs < 250 || e.budget === null) return e.lease;
+    e.firstTriedMs = nowMs;
+    const reserveSync = this.o.store.reserveSync;
+    if (reserveSync === undefined) {
+      this.wake();
+      return e.lease;
+    }
+    const fresh = reserveSync(e.sli.id, day, this.leaseSize(e), e.budget, nowMs);
+    if (fresh.grantedMicros === 0) return e.lease;
+    const old = e.lease;
+    const used = e.used;
+    e.lease = fresh;
+    e.used = 0;
+    if (old) this.o.store.settle(old, used, nowMs).catch((err) => this.o.onError?.(err, 'budget lease not settled'));
+    return fresh;
+  }
+
+  /** Runs a refill soon (once), outside the request. */
+  private wake(): void {
+    const now = this.now;
+    if (now === undefined || this.woken) return;
+    this.woken = true;
+    setImmediate(() => {
+      this.woken = false;
+      this.refill(now()).catch((err) => this.o.onError?.(err, 'budget lease refill failed'));
+    });
+  }
+
   private entry(sli: ServingLineItem): Entry {
     let e = this.entries.get(sli.id);
     if (e === undefined) {
@@ -270,6 +308,7 @@ export class BudgetPacing {
         lease: null,
         used: 0,
         lastWantMs: 0,
+        firstTriedMs: Number.NEGATIVE_INFINITY,
         busy: false,
         debited: 0,
         debitedAtRefill: 0,
@@ -378,4 +417,29 @@ export function expectedServeCostMicros(ad: {
   if (ad.pricingModel === 'cpm') return Math.floor(ad.chargeRateMicros / 1000); // the impression's price
   if (ad.pricingModel === 'flat') return 0; // billed per day on schedule, not per serve
   return Math.floor(ad.clearingEcpmMicros / 1000); // CPC, CPA: price x predicted rate
+}
+
+/**
+ * The expected cost of a serve from the line item alone, when decide's Ad is not at hand (the HTTP
+ * layer sees the served ad, not its clearing price): a CPM impression at the full rate (an upper
+ * bound under second price), CPC and CPA at rate x predicted rates, as decide ranked them.
+ */
+export function lineItemServeCostMicros(
+  sli: ServingLineItem,
+  placement: ServingPlacement | undefined,
+  predictor: RatePredictor,
+): number {
+  const rate = sli.rateMicros;
+  switch (sli.pricingModel) {
+    case 'cpm':
+      return Math.floor(rate / 1000);
+    case 'flat':
+      return 0;
+    case 'cpc':
+      return placement ? Math.floor((rate * predictor.ctrPpm(sli, placement)) / 1e6) : 0;
+    case 'cpa':
+      return placement
+        ? Math.floor((((rate * predictor.ctrPpm(sli, placement)) / 1e6) * predictor.cvrPpm(sli, placement)) / 1e6)
+        : 0;
+  }
 }

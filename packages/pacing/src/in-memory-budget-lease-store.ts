@@ -50,6 +50,16 @@ export class InMemoryBudgetLeaseStore implements BudgetLeaseStore {
   }
 
   async reserve(lineItemId: string, day: string, wantMicros: number, budget: LeaseBudget, nowMs: number) {
+    return this.reserveSync(lineItemId, day, wantMicros, budget, nowMs);
+  }
+
+  readonly reserveSync = (
+    lineItemId: string,
+    day: string,
+    wantMicros: number,
+    budget: LeaseBudget,
+    nowMs: number,
+  ): Lease => {
     checkMicros('wantMicros', wantMicros);
     checkDay(day);
     const c = this.campaign(budget.campaignId, nowMs);
@@ -66,7 +76,7 @@ export class InMemoryBudgetLeaseStore implements BudgetLeaseStore {
     for (const s of scopes) s.reserved += granted;
     c.reservations.set(id, { amount: granted, expiresAtMs, lineItemId, day, hold: false });
     return { id, ...base } satisfies Lease;
-  }
+  };
 
   async settle(lease: Lease, usedMicros: number, nowMs: number): Promise<number> {
     checkMicros('usedMicros', usedMicros);

@@ -2,6 +2,7 @@ import type { LineItem } from '@marquee/core';
 import { buildServingSnapshot, decide, mulberry32, type ServingSnapshot } from '@marquee/decision';
 import { describe, expect, it } from 'vitest';
 import * as f from '../../decision/src/fixtures.ts';
+import type { BudgetLeaseStore } from './budget-lease-store.ts';
 import { BudgetPacing, dailyTarget, expectedServeCostMicros } from './budget-pacing.ts';
 import { InMemoryBudgetLeaseStore } from './in-memory-budget-lease-store.ts';
 import { LeasedBudgetGate } from './leased-budget-gate.ts';
@@ -25,6 +26,18 @@ function world(o: Partial<LineItem> = {}, campaign: { dailyBudgetMicros?: number
 
 const request = { placements: [{ placementId: 'plc_1' }] };
 
+/** The in-memory store seen through the async port only, as a Redis store is: no reserveSync. */
+function asyncOnly(store: InMemoryBudgetLeaseStore): BudgetLeaseStore {
+  return {
+    reserve: (...a) => store.reserve(...a),
+    settle: (...a) => store.settle(...a),
+    recordSpend: (...a) => store.recordSpend(...a),
+    reconcile: (...a) => store.reconcile(...a),
+    status: (...a) => store.status(...a),
+    close: () => store.close(),
+  };
+}
+
 /** Serves n requests through decide with the gate, debiting each ad; returns how many were filled. */
 function serve(snapshot: ServingSnapshot, pacing: BudgetPacing, n: number, now: number, seed = 1): number {
   const gate = new LeasedBudgetGate(snapshot, pacing);
@@ -41,10 +54,10 @@ function serve(snapshot: ServingSnapshot, pacing: BudgetPacing, n: number, now: 
 }
 
 describe('LeasedBudgetGate and BudgetPacing', () => {
-  it('serves only from a lease, and the lease is taken in the background, not on the request path', async () => {
+  it('serves only from a lease, and a remote lease is taken in the background, not on the request path', async () => {
     const snapshot = world({ dailyBudgetMicros: 100_000 }); // 50 impressions at a 2.00 CPM
     const store = new InMemoryBudgetLeaseStore();
-    const pacing = new BudgetPacing({ store, snapshot: () => snapshot, maxLeaseShare: 1 });
+    const pacing = new BudgetPacing({ store: asyncOnly(store), snapshot: () => snapshot, maxLeaseShare: 1 });
     expect(serve(snapshot, pacing, 10, T0)).toBe(0); // no lease yet: refused, demand noted
     await pacing.refill(T0);
     expect(pacing.balance('li_a')).toBe(40_000); // the smallest lease: 20 serves
@@ -57,6 +70,16 @@ describe('LeasedBudgetGate and BudgetPacing', () => {
     expect(total).toBe(50); // exactly the budget
     const s = await store.status('li_a', 'cmp_a', '2030-06-10', T0 + 20_000);
     expect(s.lineItemDay.availableMicros).toBe(0);
+  });
+
+  it('an in-process store grants the first lease on the spot', async () => {
+    const snapshot = world({ dailyBudgetMicros: 10_000 });
+    const store = new InMemoryBudgetLeaseStore();
+    const pacing = new BudgetPacing({ store, snapshot: () => snapshot, maxLeaseShare: 1 });
+    expect(serve(snapshot, pacing, 10, T0)).toBe(5);
+    expect(serve(snapshot, pacing, 10, T0 + 1000)).toBe(0); // spent: the next lease has nothing to grant
+    const s = await store.status('li_a', 'cmp_a', '2030-06-10', T0 + 1000);
+    expect(s.lineItemDay).toMatchObject({ reservedMicros: 10_000, availableMicros: 0 });
   });
 
   it('a line item without budgets is not leased; unknown line items are refused', () => {
@@ -104,7 +127,7 @@ describe('LeasedBudgetGate and BudgetPacing', () => {
     const beforeMidnight = Date.parse('2030-06-10T14:59:30Z');
     const snapshot = world({ dailyBudgetMicros: 10_000, timeZone: 'Asia/Tokyo' });
     const store = new InMemoryBudgetLeaseStore();
-    const pacing = new BudgetPacing({ store, snapshot: () => snapshot, maxLeaseShare: 1 });
+    const pacing = new BudgetPacing({ store: asyncOnly(store), snapshot: () => snapshot, maxLeaseShare: 1 });
     serve(snapshot, pacing, 1, beforeMidnight);
     await pacing.refill(beforeMidnight);
     expect(serve(snapshot, pacing, 100, beforeMidnight)).toBe(5);
@@ -119,7 +142,7 @@ describe('LeasedBudgetGate and BudgetPacing', () => {
   it('gives idle leases back and settles everything on close', async () => {
     const snapshot = world({ dailyBudgetMicros: 1_000_000 });
     const store = new InMemoryBudgetLeaseStore();
-    const pacing = new BudgetPacing({ store, snapshot: () => snapshot, idleMs: 5000 });
+    const pacing = new BudgetPacing({ store: asyncOnly(store), snapshot: () => snapshot, idleMs: 5000 });
     serve(snapshot, pacing, 1, T0);
     await pacing.refill(T0);
     serve(snapshot, pacing, 3, T0);

@@ -4,8 +4,23 @@
  */
 import { randomInt } from 'node:crypto';
 import { type FrequencyCapStore, InMemoryFrequencyCapStore, RedisFrequencyCapStore } from '@marquee/counters';
-import { BudgetPacingGate, InMemorySpendCounters, mulberry32 } from '@marquee/decision';
+import {
+  BudgetPacingGate,
+  FixedPriorPredictor,
+  type InMemorySpendCounters,
+  mulberry32,
+  type ServingSnapshot,
+} from '@marquee/decision';
 import { createRequestEnricher, createUserAgentParser, MmdbGeoLocator } from '@marquee/enrich';
+import {
+  type BudgetLeaseStore,
+  BudgetPacing,
+  InMemoryBudgetLeaseStore,
+  LeasedBudgetGate,
+  lineItemServeCostMicros,
+  PacingSpendCounters,
+  RedisBudgetLeaseStore,
+} from '@marquee/pacing';
 import { UrlSigner } from '@marquee/tracking';
 import { CONFIG_DEFAULTS } from '../config.ts';
 import type { App, AppDeps } from '../deps.ts';
@@ -19,8 +34,10 @@ export interface Serving {
   readonly service: DecisionService;
   readonly signer: UrlSigner;
   readonly caps: FrequencyCapStore;
-  /** Spend the budget gate reads; the tracking side adds billable events to it. */
+  /** Spend the budget gate reads; the tracking side adds billable events to it (fed on to the leases). */
   readonly spend: InMemorySpendCounters;
+  /** Budget leases and pacing rates (docs/concepts/pacing.md). */
+  readonly pacing: BudgetPacing;
 }
 
 export interface ServingOptions {
@@ -29,6 +46,8 @@ export interface ServingOptions {
   readonly caps?: FrequencyCapStore;
   /** Called after every decision (the tracking side logs one `request` event per placement). */
   readonly onDecision?: DecisionServiceDeps['onDecision'];
+  /** Budget lease store; default: Redis when config.redisUrl is set, else in process. */
+  readonly leases?: BudgetLeaseStore;
 }
 
 export async function registerServing(app: App, deps: AppDeps, options: ServingOptions = {}): Promise<Serving> {
@@ -47,10 +66,21 @@ export async function registerServing(app: App, deps: AppDeps, options: ServingO
     options.caps ??
     (config.redisUrl ? new RedisFrequencyCapStore({ url: config.redisUrl }) : new InMemoryFrequencyCapStore());
   const signer = new UrlSigner(loadTrackingKeys(config.trackingKeys, config.dataDir));
-  const spend = new InMemorySpendCounters();
+  const leases =
+    options.leases ??
+    (config.redisUrl ? new RedisBudgetLeaseStore({ url: config.redisUrl }) : new InMemoryBudgetLeaseStore());
+  const pacing = new BudgetPacing({
+    store: leases,
+    snapshot: () => state.current,
+    onError: (err, what) => logger.warn({ err }, what),
+  });
+  const spend = new PacingSpendCounters(pacing);
+  const predictor = new FixedPriorPredictor(); // decide's default: what the expected cost of a serve is ranked with
+  const leasedGate = (snapshot: ServingSnapshot) =>
+    new LeasedBudgetGate(snapshot, pacing, new BudgetPacingGate(snapshot, spend));
   // The gate reads the snapshot it is built with; rebuilding one per snapshot swap keeps it allocation-free per request.
   let gateFor = state.current;
-  let gate = new BudgetPacingGate(gateFor, spend);
+  let gate = leasedGate(gateFor);
   const service = new DecisionService({
     snapshot: () => state.current,
     signer,
@@ -59,7 +89,7 @@ export async function registerServing(app: App, deps: AppDeps, options: ServingO
     pacing: (snapshot) => {
       if (snapshot !== gateFor) {
         gateFor = snapshot;
-        gate = new BudgetPacingGate(snapshot, spend);
+        gate = leasedGate(snapshot);
       }
       return gate;
     },
@@ -69,12 +99,30 @@ export async function registerServing(app: App, deps: AppDeps, options: ServingO
     now,
     rng: mulberry32(randomInt(2 ** 31)),
     onError: (err, what) => logger.warn({ err }, what),
-    ...(options.onDecision ? { onDecision: options.onDecision } : {}),
+    onDecision: (record) => {
+      // Reserve-on-serve: each served ad's expected cost comes off this worker's lease now.
+      const snapshot = state.current;
+      for (const p of record.placements) {
+        for (const ad of p.ads) {
+          const sli = snapshot.lineItemById.get(ad.lineItemId);
+          if (sli)
+            pacing.onServed(sli.id, lineItemServeCostMicros(sli, snapshot.placements.get(p.placementId), predictor));
+        }
+      }
+      options.onDecision?.(record);
+    },
   });
   await app.register(servingRoutes({ service, state, publicUrl: config.publicUrl }));
+  app.addHook('onReady', async () => {
+    // Tracking has replayed today's spend from its log by now: reconcile the leases with it, then go live.
+    await spend.goLive(leases, state.current, now());
+    pacing.start(now);
+  });
   app.addHook('onClose', async () => {
     await state.stop();
+    await pacing.close(now()).catch((err) => logger.warn({ err }, 'budget leases not settled'));
     if (!options.caps) await caps.close();
+    if (!options.leases) await leases.close();
   });
-  return { state, service, signer, caps, spend };
+  return { state, service, signer, caps, spend, pacing };
 }
