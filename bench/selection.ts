@@ -90,7 +90,7 @@ for (const size of sizes) {
   ]);
   const updateMs = performance.now() - t;
   const held = heapMb();
-  if (next.lineItems.length !== snap.lineItems.length - 1) throw new Error('update did not apply');
+  if (next.lineItemById.has(li.id) || !snap.lineItemById.has(li.id)) throw new Error('update did not apply');
 
   const cands = candidates(snap, net.requests);
   const idx = rate(snap, net.requests, 'index', 3000);
