@@ -1,0 +1,35 @@
+/**
+ * `npm run bench -- <name> [args]` runs one benchmark; `npm run bench` lists them. Each prints its figures
+ * beside a baseline measured in the same run (see docs/performance.md for the latest figures).
+ */
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+
+const BENCHES: Record<string, { file: string; what: string; node?: string[] }> = {
+  selection: {
+    file: 'selection.ts',
+    what: 'decisions/s at 1k/10k/100k line items: index vs linear scan; snapshot build and heap',
+    node: ['--expose-gc'],
+  },
+  'decisions-http': { file: 'decisions-http.ts', what: 'POST /v1/decisions vs a bare node:http server: peak, p99' },
+  'event-log': { file: 'event-log.ts', what: 'durable batch appends vs a plain write+fsync loop' },
+  'rollup-lag': { file: 'rollup-lag.ts', what: 'rollup consumer throughput and event-to-report lag' },
+  'store-list': { file: 'store-list.ts', what: 'paging 100k line items: repository vs raw SQL, both backends' },
+  'management-api': { file: 'management-api.ts', what: 'GET /api/v1/line-items over 100k rows vs store list()' },
+  simulate: { file: 'simulate.ts', what: 'a day of traffic through pacing, leases and billing (npm run simulate)' },
+};
+
+const [name, ...args] = process.argv.slice(2);
+const bench = name ? BENCHES[name] : undefined;
+if (!bench) {
+  if (name) process.stderr.write(`unknown benchmark "${name}"\n\n`);
+  process.stdout.write('npm run bench -- <name> [args]\n\n');
+  for (const [n, b] of Object.entries(BENCHES)) process.stdout.write(`  ${n.padEnd(16)} ${b.what}\n`);
+  process.exit(name ? 2 : 0);
+}
+const result = spawnSync(
+  process.execPath,
+  [...(bench.node ?? []), '--import', 'tsx', join(import.meta.dirname, bench.file), ...args],
+  { stdio: 'inherit' },
+);
+process.exit(result.status ?? 1);
