@@ -15,6 +15,7 @@ import { PGliteDialect } from './pglite-dialect.ts';
 import type { EntityKind, EntityRepository, Store, StoreOptions } from './ports.ts';
 import { PostgresAssetStore } from './postgres-asset-store.ts';
 import { PostgresAuditLog } from './postgres-audit-log.ts';
+import { PostgresBillingStore } from './postgres-billing-store.ts';
 import { PostgresChangeFeed } from './postgres-change-feed.ts';
 import { PostgresCredentials } from './postgres-credentials.ts';
 import { PostgresEntityRepository } from './postgres-entity-repository.ts';
@@ -120,6 +121,7 @@ async function assemble(
     assets: new PostgresAssetStore(ctx),
     network: new PostgresNetworkSettings(ctx),
     rollups: new PostgresRollupStore(ctx),
+    billing: new PostgresBillingStore(ctx),
     async isEmpty() {
       const row = await db.selectFrom('users').select('id').limit(1).executeTakeFirst();
       return row === undefined;

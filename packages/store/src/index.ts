@@ -1,3 +1,4 @@
+export * from './billing-ports.ts';
 export { createStore } from './create-store.ts';
 export { BadCursorError, BadQueryError } from './errors.ts';
 export * from './ports.ts';

@@ -211,6 +211,103 @@ export const MIGRATIONS: readonly Migration[] = [
         updated_at timestamptz not null default now())`,
     ],
   },
+  {
+    id: 3,
+    name: 'billing ledger',
+    statements: [
+      // Double-entry ledger (docs/billing.md). Amounts are int8 micros; debit > 0, credit < 0.
+      `create table ledger_accounts (
+        id text primary key,
+        kind text not null check (kind in ('advertiser', 'publisher', 'revenue', 'cash', 'adjustments')),
+        owner_id text not null,
+        currency text not null check (currency ~ '^[A-Z]{3}$'),
+        balance_micros int8 not null default 0,
+        created_at timestamptz not null default now(),
+        unique (id, currency),
+        unique (kind, owner_id, currency))`,
+      `create index ledger_accounts_owner_idx on ledger_accounts (owner_id)`,
+      `create table ledger_entries (
+        id int8 generated always as identity primary key,
+        posting_key text not null unique,
+        kind text not null check (kind in ('usage', 'payment', 'adjustment')),
+        currency text not null check (currency ~ '^[A-Z]{3}$'),
+        hour timestamptz,
+        advertiser_id text,
+        publisher_id text,
+        memo text not null default '',
+        created_by text not null,
+        created_at timestamptz not null default now(),
+        unique (id, currency))`,
+      `create index ledger_entries_advertiser_idx on ledger_entries (advertiser_id, id)`,
+      `create index ledger_entries_publisher_idx on ledger_entries (publisher_id, id)`,
+      `create index ledger_entries_created_idx on ledger_entries (created_at)`,
+      // The composite foreign keys make every line's currency that of its entry and of its account.
+      `create table ledger_lines (
+        entry_id int8 not null,
+        account_id text not null,
+        currency text not null,
+        amount_micros int8 not null check (amount_micros <> 0),
+        primary key (entry_id, account_id),
+        foreign key (entry_id, currency) references ledger_entries (id, currency),
+        foreign key (account_id, currency) references ledger_accounts (id, currency))`,
+      `create index ledger_lines_account_idx on ledger_lines (account_id, entry_id)`,
+      // Checked at COMMIT (deferred): every entry has at least two lines summing to exactly zero, however
+      // the rows were written. The code checks it first (entryProblems); this is the database's word.
+      `create function ledger_check_entry() returns trigger language plpgsql as $$
+      declare
+        entry int8;
+        total numeric;
+        n int;
+      begin
+        if tg_table_name = 'ledger_entries' then entry := new.id; else entry := new.entry_id; end if;
+        select coalesce(sum(amount_micros), 0), count(*) into total, n from ledger_lines where entry_id = entry;
+        if n < 2 or total <> 0 then
+          raise exception 'ledger entry % does not balance (% lines, sum %)', entry, n, total using errcode = '23514';
+        end if;
+        return null;
+      end $$`,
+      `create constraint trigger ledger_lines_balanced after insert on ledger_lines
+        deferrable initially deferred for each row execute function ledger_check_entry()`,
+      `create constraint trigger ledger_entries_balanced after insert on ledger_entries
+        deferrable initially deferred for each row execute function ledger_check_entry()`,
+      // Running balances move with the lines, in the same transaction.
+      `create function ledger_apply_line() returns trigger language plpgsql as $$
+      begin
+        update ledger_accounts set balance_micros = balance_micros + new.amount_micros where id = new.account_id;
+        return null;
+      end $$`,
+      `create trigger ledger_lines_apply after insert on ledger_lines for each row execute function ledger_apply_line()`,
+      // Append-only: a mistake is corrected by another entry, never by editing history.
+      `create function ledger_append_only() returns trigger language plpgsql as $$
+      begin
+        raise exception 'the ledger is append-only (% on %)', tg_op, tg_table_name using errcode = '42501';
+      end $$`,
+      `create trigger ledger_entries_append_only before update or delete on ledger_entries
+        for each row execute function ledger_append_only()`,
+      `create trigger ledger_lines_append_only before update or delete on ledger_lines
+        for each row execute function ledger_append_only()`,
+      // What the usage poster has posted per (hour, advertiser, publisher, currency): cumulative totals.
+      `create table billing_postings (
+        hour timestamptz not null,
+        advertiser_id text not null,
+        publisher_id text not null,
+        currency text not null,
+        spend_micros int8 not null,
+        revenue_micros int8 not null,
+        primary key (hour, advertiser_id, publisher_id, currency))`,
+      `create index billing_postings_advertiser_idx on billing_postings (advertiser_id, hour)`,
+      // Hours before posted_through have been posted (as of the poster's last run).
+      `create table billing_state (
+        name text primary key,
+        posted_through timestamptz not null,
+        updated_at timestamptz not null default now())`,
+      `create table billing_credit_limits (
+        advertiser_id text primary key,
+        currency text not null check (currency ~ '^[A-Z]{3}$'),
+        credit_limit_micros int8 not null check (credit_limit_micros >= 0),
+        updated_at timestamptz not null default now())`,
+    ],
+  },
 ];
 
 /** Applies the migrations not yet recorded, in order, in one transaction. */

@@ -17,6 +17,7 @@ import type {
   Site,
   User,
 } from '@marquee/core';
+import type { BillingStore } from './billing-ports.ts';
 
 /** The entities managed through the generic repository, by their API name. */
 export interface EntityTypes {
@@ -329,6 +330,8 @@ export interface Store {
   readonly network: NetworkSettings;
   /** Hourly aggregates of tracking events and the positions of their consumers (reporting). */
   readonly rollups: RollupStore;
+  /** The double-entry ledger, usage posting from the rollups, credit limits (billing). */
+  readonly billing: BillingStore;
   /** True when the store has no users yet (first start: create the admin, load demo data). */
   isEmpty(): Promise<boolean>;
   /** Cheap round trip for readiness probes. */
