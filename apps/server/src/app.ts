@@ -9,6 +9,7 @@ import { TARGETING_JSON_SCHEMA } from '@marquee/core';
 import { createRollupConsumer, type RollupConsumer } from '@marquee/reporting';
 import Fastify, { type FastifyPluginAsync, LogController, type RouteOptions } from 'fastify';
 import { createBlobStorage } from './assets/create-blob-storage.ts';
+import { type BillingRuntime, createBillingRuntime } from './billing/billing-runtime.ts';
 import { CONFIG_DEFAULTS } from './config.ts';
 import type { App, AppDeps, RouteModule } from './deps.ts';
 import { createApiKeyManager } from './http/auth/api-keys.ts';
@@ -26,6 +27,7 @@ import { apiKeyRoutes } from './http/routes/api-keys.ts';
 import { assetFileRoutes, assetRoutes } from './http/routes/assets.ts';
 import { auditRoutes } from './http/routes/audit.ts';
 import { authRoutes } from './http/routes/auth.ts';
+import { billingRoutes } from './http/routes/billing.ts';
 import { dashboardRoutes } from './http/routes/dashboard.ts';
 import { entityRoutes } from './http/routes/entities.ts';
 import { eventExportRoutes } from './http/routes/event-export.ts';
@@ -81,6 +83,13 @@ export function trackingOf(app: App): Tracking {
   const tracking = trackings.get(app);
   if (!tracking) throw new Error('app has no tracking side');
   return tracking;
+}
+const billings = new WeakMap<object, BillingRuntime>();
+/** The billing side of an app: the usage poster and the stopped-advertiser gate. */
+export function billingOf(app: App): BillingRuntime {
+  const billing = billings.get(app);
+  if (!billing) throw new Error('app has no billing side');
+  return billing;
 }
 /** Every route registered on an app (for the OpenAPI coverage test and diagnostics). */
 export function registeredRoutes(app: App): readonly RegisteredRoute[] {
@@ -188,6 +197,7 @@ export async function createApp(given: AppDeps, options: AppOptions = {}): Promi
     entityRoutes,
     assetRoutes,
     reportRoutes,
+    billingRoutes,
   ];
   for (const module of modules) await app.register(asPlugin(module, deps), { prefix: API_PREFIX });
   // Public, content-addressed asset files (ads load them from publisher pages): at the root, not under /api.
@@ -198,7 +208,22 @@ export async function createApp(given: AppDeps, options: AppOptions = {}): Promi
   // Tracking opens the event log first: the decision service logs one request event per placement into it.
   const tracking = await createTracking(deps, { now, registry: metrics.registry });
   trackings.set(app, tracking);
-  const serving = await registerServing(app, deps, { now, onDecision: tracking.onDecision });
+  // Billing: posts usage from the rollups into the ledger (where the rollups run) and keeps the set of
+  // advertisers out of prepaid funds and credit, which the serving side's gate refuses (docs/billing.md).
+  const billing = createBillingRuntime({
+    store,
+    now,
+    poster: config.rollups ?? CONFIG_DEFAULTS.rollups,
+    onError: (err, what) => deps.logger.warn({ err }, what),
+  });
+  billings.set(app, billing);
+  app.addHook('onReady', async () => billing.start());
+  app.addHook('preClose', async () => billing.stop());
+  const serving = await registerServing(app, deps, {
+    now,
+    onDecision: tracking.onDecision,
+    billingGate: billing.gate,
+  });
   servings.set(app, serving);
   // Tracking endpoints, conversions, batch ingestion; memories rebuilt from the log before they answer.
   await tracking.register(app, serving);

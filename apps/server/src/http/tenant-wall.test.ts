@@ -315,6 +315,141 @@ const ATTACKS: Record<string, (w: World) => Probe[]> = {
     { as: 'pub', method: 'GET', url: '/api/v1/reports/delivery', expect: 'denied' },
   ],
 
+  // ---------- billing (the victims have a payment, an adjustment, a credit limit and posted usage) ----------
+  'GET /api/v1/billing/balances': (w) => [
+    { as: 'adv', method: 'GET', url: '/api/v1/billing/balances', expect: 'filtered' },
+    {
+      as: 'adv',
+      method: 'GET',
+      url: `/api/v1/billing/balances?advertiserId=${w.victimTenant.advertiser}`,
+      expect: 'filtered',
+    },
+    {
+      as: 'adv',
+      method: 'GET',
+      url: `/api/v1/billing/balances?publisherId=${w.victimTenant.publisher}`,
+      expect: 'filtered',
+    },
+    {
+      as: 'pub',
+      method: 'GET',
+      url: `/api/v1/billing/balances?publisherId=${w.victimTenant.publisher}`,
+      expect: 'filtered',
+    },
+    {
+      as: 'pub',
+      method: 'GET',
+      url: `/api/v1/billing/balances?advertiserId=${w.victimTenant.advertiser}`,
+      expect: 'filtered',
+    },
+  ],
+  'GET /api/v1/billing/entries': (w) => [
+    { as: 'adv', method: 'GET', url: '/api/v1/billing/entries?limit=500', expect: 'filtered' },
+    {
+      as: 'adv',
+      method: 'GET',
+      url: `/api/v1/billing/entries?advertiserId=${w.victimTenant.advertiser}`,
+      expect: 'filtered',
+    },
+    {
+      as: 'pub',
+      method: 'GET',
+      url: `/api/v1/billing/entries?publisherId=${w.victimTenant.publisher}`,
+      expect: 'filtered',
+    },
+    { as: 'pub', method: 'GET', url: '/api/v1/billing/entries?kind=usage', expect: 'filtered' },
+  ],
+  'GET /api/v1/billing/invoices': (w) => [
+    {
+      as: 'adv',
+      method: 'GET',
+      url: `/api/v1/billing/invoices?advertiserId=${w.victimTenant.advertiser}&month=2026-01`,
+      expect: 'denied',
+    },
+    {
+      as: 'adv',
+      method: 'GET',
+      url: `/api/v1/billing/invoices?advertiserId=${w.victimTenant.advertiser}&month=2026-01&format=html`,
+      expect: 'denied',
+    },
+    {
+      as: 'pub',
+      method: 'GET',
+      url: `/api/v1/billing/invoices?advertiserId=${w.victimTenant.advertiser}&month=2026-01`,
+      expect: 'denied',
+    },
+    // Its own invoice: the publishers its ads ran on are named, never another advertiser's usage.
+    { as: 'adv', method: 'GET', url: '/api/v1/billing/invoices?month=2026-01&format=csv', expect: 'filtered' },
+  ],
+  'GET /api/v1/billing/statements': (w) => [
+    {
+      as: 'pub',
+      method: 'GET',
+      url: `/api/v1/billing/statements?publisherId=${w.victimTenant.publisher}&month=2026-01`,
+      expect: 'denied',
+    },
+    {
+      as: 'pub',
+      method: 'GET',
+      url: `/api/v1/billing/statements?publisherId=${w.victimTenant.publisher}&month=2026-01&format=csv`,
+      expect: 'denied',
+    },
+    {
+      as: 'adv',
+      method: 'GET',
+      url: `/api/v1/billing/statements?publisherId=${w.victimTenant.publisher}&month=2026-01`,
+      expect: 'denied',
+    },
+    { as: 'pub', method: 'GET', url: '/api/v1/billing/statements?month=2026-01&format=html', expect: 'filtered' },
+  ],
+  'POST /api/v1/billing/payments': (w) =>
+    (['adv', 'pub'] as const).flatMap((as): Probe[] => [
+      {
+        as,
+        method: 'POST',
+        url: '/api/v1/billing/payments',
+        payload: { advertiserId: w.victimTenant.advertiser, amountMicros: 1_000_000, currency: 'USD' },
+        expect: 'denied',
+      },
+      {
+        as,
+        method: 'POST',
+        url: '/api/v1/billing/payments',
+        payload: { publisherId: w.victimTenant.publisher, amountMicros: 1_000_000, currency: 'USD' },
+        expect: 'denied',
+      },
+    ]),
+  'POST /api/v1/billing/adjustments': (w) =>
+    (['adv', 'pub'] as const).flatMap((as): Probe[] => [
+      {
+        as,
+        method: 'POST',
+        url: '/api/v1/billing/adjustments',
+        payload: {
+          advertiserId: w.victimTenant.advertiser,
+          amountMicros: -1_000_000,
+          currency: 'USD',
+          reason: 'free money',
+        },
+        expect: 'denied',
+      },
+      {
+        as,
+        method: 'POST',
+        url: '/api/v1/billing/adjustments',
+        payload: { publisherId: w.victimTenant.publisher, amountMicros: 1_000_000, currency: 'USD', reason: 'bonus' },
+        expect: 'denied',
+      },
+    ]),
+  'PUT /api/v1/billing/credit-limits/:advertiserId': (w) =>
+    (['adv', 'pub'] as const).map((as) => ({
+      as,
+      method: 'PUT',
+      url: `/api/v1/billing/credit-limits/${w.victimTenant.advertiser}`,
+      payload: { creditLimitMicros: null, currency: 'USD' },
+      expect: 'denied',
+    })),
+
   // ---------- auth, users, keys, audit, network (admin-only or "my own") ----------
   'POST /api/v1/auth/logout': () => [
     { as: 'advFresh', method: 'POST', url: '/api/v1/auth/logout', expect: 'filtered' },
@@ -438,6 +573,13 @@ describe.each(BACKENDS)('tenant wall (%s)', (backend) => {
     rows.push(await t.store.repos.user.get(world.victimUser, ALL));
     rows.push((await t.store.credentials.listApiKeys(world.victimUser)).map((k) => [k.id, k.status]));
     rows.push(await t.store.network.get());
+    rows.push(
+      await t.store.billing.balances({
+        advertiserIds: [world.victimTenant.advertiser],
+        publisherIds: [world.victimTenant.publisher],
+      }),
+    );
+    rows.push(await t.store.billing.creditLimits([world.victimTenant.advertiser]));
     return JSON.stringify(rows);
   }
 
@@ -556,6 +698,39 @@ describe.each(BACKENDS)('tenant wall (%s)', (backend) => {
       invalid: [],
       records: 1,
     });
+    // Ledger rows of the victims: usage posted from that rollup row, a payment, an adjustment with a secret
+    // reason, and a credit limit (for the billing attacks).
+    await t.store.billing.postUsage({ throughMs: Date.UTC(2026, 0, 16), lookbackMs: 30 * 86_400_000 });
+    const billingSecret = `VICTIM-reason-${Math.random().toString(36).slice(2, 8)}`;
+    secrets.add(billingSecret);
+    for (const [path, payload] of [
+      [
+        '/billing/payments',
+        { advertiserId: victim.adv.id, amountMicros: 7_000_000, currency: 'USD', reference: billingSecret },
+      ],
+      [
+        '/billing/payments',
+        { publisherId: victim.pub.id, amountMicros: 1_000, currency: 'USD', reference: billingSecret },
+      ],
+      [
+        '/billing/adjustments',
+        { advertiserId: victim.adv.id, amountMicros: -3_000, currency: 'USD', reason: billingSecret },
+      ],
+      [
+        '/billing/adjustments',
+        { publisherId: victim.pub.id, amountMicros: 500, currency: 'USD', reason: billingSecret },
+      ],
+    ] as const) {
+      await admin('POST', path, payload);
+    }
+    const limit = await t.app.inject({
+      method: 'PUT',
+      url: `/api/v1/billing/credit-limits/${victim.adv.id}`,
+      headers: t.admin.headers,
+      payload: { creditLimitMicros: 987_654_321_123, currency: 'USD' },
+    });
+    if (limit.statusCode !== 200) throw new Error(`credit limit: ${limit.body}`);
+    secrets.add('987654321123');
     // And the raw event in the log, for the export attacks.
     await trackingOf(t.app).log.append(
       encodeEvents([

@@ -3,6 +3,7 @@
  * Called by createApp; everything it opens is closed with the app.
  */
 import { randomInt } from 'node:crypto';
+import type { BillingGate } from '@marquee/billing';
 import { type FrequencyCapStore, InMemoryFrequencyCapStore, RedisFrequencyCapStore } from '@marquee/counters';
 import {
   BudgetPacingGate,
@@ -22,6 +23,7 @@ import {
   RedisBudgetLeaseStore,
 } from '@marquee/pacing';
 import { UrlSigner } from '@marquee/tracking';
+import { withBillingStop } from '../billing/billing-stop-gate.ts';
 import { CONFIG_DEFAULTS } from '../config.ts';
 import type { App, AppDeps } from '../deps.ts';
 import { DecisionService, type DecisionServiceDeps } from './decision-service.ts';
@@ -48,6 +50,8 @@ export interface ServingOptions {
   readonly onDecision?: DecisionServiceDeps['onDecision'];
   /** Budget lease store; default: Redis when config.redisUrl is set, else in process. */
   readonly leases?: BudgetLeaseStore;
+  /** BILLING HOOK: advertisers whose prepaid funds and credit are exhausted get no delivery (docs/billing.md). */
+  readonly billingGate?: BillingGate;
 }
 
 export async function registerServing(app: App, deps: AppDeps, options: ServingOptions = {}): Promise<Serving> {
@@ -76,8 +80,13 @@ export async function registerServing(app: App, deps: AppDeps, options: ServingO
   });
   const spend = new PacingSpendCounters(pacing);
   const predictor = new FixedPriorPredictor(); // decide's default: what the expected cost of a serve is ranked with
+  // BILLING HOOK (billing/billing-stop-gate.ts): stopped advertisers are refused before the budget gate.
   const leasedGate = (snapshot: ServingSnapshot) =>
-    new LeasedBudgetGate(snapshot, pacing, new BudgetPacingGate(snapshot, spend));
+    withBillingStop(
+      snapshot,
+      new LeasedBudgetGate(snapshot, pacing, new BudgetPacingGate(snapshot, spend)),
+      options.billingGate,
+    );
   // The gate reads the snapshot it is built with; rebuilding one per snapshot swap keeps it allocation-free per request.
   let gateFor = state.current;
   let gate = leasedGate(gateFor);
