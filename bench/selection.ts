@@ -29,7 +29,12 @@ const heapMb = () => {
   return process.memoryUsage().heapUsed / 2 ** 20;
 };
 
-function rate(s: ServingSnapshot, requests: DecisionRequest[], matcher: 'index' | 'scan', budgetMs: number) {
+function rate(
+  s: ServingSnapshot,
+  requests: DecisionRequest[],
+  matcher: 'index' | 'full-index' | 'scan',
+  budgetMs: number,
+) {
   const rng = mulberry32(7);
   let n = 0;
   let filled = 0;
@@ -72,7 +77,7 @@ const sizes = process.argv[2] ? [Number(process.argv[2])] : [1_000, 10_000, 100_
 }
 if (!gc) console.log('(run node with --expose-gc for heap figures)');
 console.log(
-  'line items | build ms | update ms | cand/req | fill | keyed index dec/s | Whang dec/s | scan dec/s | keyed/scan | Whang/scan',
+  'line items | build ms | update ms | cand/req | fill | keyed index dec/s | keyed, no early stop | Whang dec/s | scan dec/s | keyed/scan | Whang/scan',
 );
 for (const size of sizes) {
   const base = heapMb();
@@ -93,7 +98,13 @@ for (const size of sizes) {
   if (next.lineItemById.has(li.id) || !snap.lineItemById.has(li.id)) throw new Error('update did not apply');
 
   const cands = candidates(snap, net.requests);
-  const idx = rate(snap, net.requests, 'index', 3000);
+  // The default path (ranked walk, early termination) and the full candidate verification it replaced, alternating.
+  const idx1 = rate(snap, net.requests, 'index', 1500);
+  const full1 = rate(snap, net.requests, 'full-index', 1500);
+  const idx2 = rate(snap, net.requests, 'index', 1500);
+  const full2 = rate(snap, net.requests, 'full-index', 1500);
+  const idx = { perSec: (idx1.perSec + idx2.perSec) / 2, fill: idx1.fill };
+  const full = { perSec: (full1.perSec + full2.perSec) / 2 };
   const whangSnap = buildServingSnapshot(net.snapshot, { nowMs: NOW, index: 'conjunction' });
   const whang = rate(whangSnap, net.requests, 'index', 2000);
   const scan = rate(snap, net.requests, 'scan', size >= 100_000 ? 4000 : 2000);
@@ -108,6 +119,7 @@ for (const size of sizes) {
       cands.toFixed(1).padStart(8),
       `${(idx.fill * 100).toFixed(0)}%`.padStart(4),
       num(idx.perSec).padStart(17),
+      num(full.perSec).padStart(20),
       num(whang.perSec).padStart(11),
       num(scan.perSec).padStart(10),
       `${(idx.perSec / scan.perSec).toFixed(0)}x`.padStart(10),

@@ -573,4 +573,72 @@ describe('snapshot updates', () => {
           expect(run(s, { ...r, explain: true }, {}, 7).placements).toEqual(scanned.placements);
         }
   });
+
+  it('early termination (ranked index walk) decides as the full index, the scan and explain: random networks', () => {
+    const rng = mulberry32(2024);
+    const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rng() * xs.length)]!;
+    const countries = ['US', 'FR', 'DE', 'GB'];
+    const keywords = ['k1', 'k2', 'k3', 'k4', 'k5'];
+    const targetingOf = (): LineItem['targeting'] => {
+      const leaf = (): NonNullable<LineItem['targeting']> =>
+        rng() < 0.5
+          ? { dimension: 'country', values: [pick(countries), pick(countries)] }
+          : rng() < 0.7
+            ? { dimension: 'keyword', values: [pick(keywords)] }
+            : { dimension: 'device', values: [pick(['mobile', 'desktop'])] };
+      const r = rng();
+      if (r < 0.2) return null;
+      if (r < 0.5) return leaf();
+      if (r < 0.7) return { and: [leaf(), leaf()] };
+      if (r < 0.85) return { or: [leaf(), leaf()] };
+      return { and: [leaf(), { not: leaf() }] };
+    };
+    const cap: FrequencyCap = { count: 2, per: 'day' };
+    for (let world_ = 0; world_ < 12; world_++) {
+      const items: LineItem[] = [];
+      const n = 20 + Math.floor(rng() * 80);
+      for (let i = 0; i < n; i++) {
+        const pricingModel = pick(['cpm', 'cpm', 'cpc', 'cpa', 'flat'] as const);
+        items.push(
+          li(`li_${world_}_${i}`, pick(['a', 'b', 'c', 'd']), {
+            // Few distinct rates: many ties, settled by the hashed tie-break.
+            rateMicros: pick([500_000, 1_000_000, 2_000_000, 3_000_000]) * (pricingModel === 'cpm' ? 1 : 2),
+            pricingModel,
+            priority: pick(['sponsorship', 'standard', 'standard', 'price_priority', 'house'] as const),
+            targeting: targetingOf(),
+            allowSameAdvertiser: rng() < 0.2,
+            ...(rng() < 0.2 ? { frequencyCaps: [cap] } : {}),
+          }),
+        );
+      }
+      const floorMicros = pick([0, 900_000, 1_500_000]);
+      const auction = pick(['first_price', 'second_price'] as const);
+      const s = world({ lineItems: items, placements: { floorMicros, auction } });
+      // The same network reached through an incremental update (a layered index: base minus dead, plus delta).
+      const first = world({ lineItems: items.slice(0, n - 5), placements: { floorMicros, auction } });
+      let seq = first.seq;
+      const layered = applyChanges(first, [
+        ...items.slice(n - 5).map((x) => f.change(++seq, 'lineItem', x)),
+        f.change(++seq, 'lineItem', { ...items[0]!, version: items[0]!.version + 1 }),
+      ]);
+      expect(layered.layers.baseIndex).not.toBe(layered.index);
+      const capped = new Set(items.filter((x) => rng() < 0.5).map((x) => x.id));
+      const caps: FrequencyCapView = { count: (id) => (capped.has(id) ? 2 : 0) };
+      for (let q = 0; q < 15; q++) {
+        const r = req({
+          country: pick(countries),
+          device: pick(['mobile', 'desktop']),
+          keywords: keywords.filter(() => rng() < 0.3),
+          placements: [{ placementId: 'plc_1', count: 1 + Math.floor(rng() * 3) }, { placementId: 'plc_2' }],
+        });
+        const ports: DecidePorts = { frequencyCaps: caps, predictor: new FixedPriorPredictor({ ctrPpm: 2_000 }) };
+        const scanned = run(s, r, { ...ports, matcher: 'scan' }, q);
+        expect(s.index.ranked).toBeDefined();
+        expect(run(s, r, { ...ports, matcher: 'index' }, q)).toEqual(scanned);
+        expect(run(s, r, { ...ports, matcher: 'full-index' }, q)).toEqual(scanned);
+        expect(run(layered, r, { ...ports, matcher: 'index' }, q)).toEqual(scanned);
+        expect(run(s, { ...r, explain: true }, ports, q).placements).toEqual(scanned.placements);
+      }
+    }
+  });
 });

@@ -23,14 +23,20 @@ import {
   type ServingPlacement,
   type ServingSnapshot,
 } from './serving-snapshot.ts';
+import type { RankedCursor } from './targeting-index.ts';
 import type { Assignment } from './targeting-scan.ts';
 
 export interface DecidePorts {
   readonly frequencyCaps?: FrequencyCapView;
   readonly pacing?: PacingGate;
   readonly predictor?: RatePredictor;
-  /** 'scan' evaluates every line item's tree: the benchmark's baseline. Default 'index'. */
-  readonly matcher?: 'index' | 'scan';
+  /**
+   * 'scan' evaluates every line item's tree: the benchmark's baseline. 'index' (default) walks the
+   * index in rank order and stops once the outcome is known, when the index supports it (the keyed
+   * one does); 'full-index' verifies every index candidate first (the path before early termination,
+   * kept for the tests and the benchmark).
+   */
+  readonly matcher?: 'index' | 'full-index' | 'scan';
 }
 
 export type AuctionKind = 'first_price' | 'second_price' | 'fixed';
@@ -150,6 +156,7 @@ export function decide(
     for (const [id, reason] of snapshot.excluded) note(ctx, null, id, reason);
   }
   const scan = ports.matcher === 'scan' || trace !== undefined;
+  const ranked = ports.matcher === 'full-index' ? undefined : snapshot.index.ranked;
   const base = requestAssignment(request, snapshot, nowMs);
   const out: PlacementDecision[] = [];
   for (const pr of request.placements) {
@@ -164,7 +171,7 @@ export function decide(
     }
     const a = placeAssignment(base, request, sp);
     const count = Math.min(MAX_COUNT, Math.max(1, Math.floor(pr.count ?? 1)));
-    out.push(decidePlacement(ctx, sp, a, count, scan));
+    out.push(decidePlacement(ctx, sp, a, count, scan, ranked));
   }
   return trace ? { placements: out, explain: trace } : { placements: out };
 }
@@ -202,11 +209,16 @@ function decidePlacement(
   a: Assignment,
   count: number,
   scan: boolean,
+  ranked: RankedCursor | undefined,
 ): PlacementDecision {
   const { snapshot } = ctx;
   if (ctx.trace) return decideExplained(ctx, sp, a, count);
   let n: number;
   let cands: Int32Array;
+  if (!scan && ranked) {
+    n = ranked.begin(a);
+    return selectLazy(ctx, sp, a, count, snapshot.index.out, n, ranked);
+  }
   if (scan) {
     cands = scanOut(snapshot.lineItems.length);
     n = 0;
@@ -217,7 +229,7 @@ function decidePlacement(
     n = snapshot.index.match(a);
     cands = snapshot.index.out;
   }
-  return selectLazy(ctx, sp, a, count, cands, n);
+  return selectLazy(ctx, sp, a, count, cands, n, undefined);
 }
 
 let scanBuffer = new Int32Array(0);
@@ -231,6 +243,9 @@ let hIdx = new Int32Array(256);
 let hKey = new Float64Array(256);
 let hTie = new Float64Array(256);
 let heap = new Int32Array(256);
+/** Candidates in the heap, and candidates added so far (their slots in hIdx/hKey/hTie). */
+let hSize = 0;
+let hCount = 0;
 
 function ensureScratch(n: number): void {
   if (hIdx.length >= n) return;
@@ -260,12 +275,55 @@ function siftDown(size: number, at: number): void {
   heap[i] = v;
 }
 
+function siftUp(at: number): void {
+  let i = at;
+  const v = heap[i]!;
+  while (i > 0) {
+    const p = (i - 1) >> 1;
+    if (!before(v, heap[p]!)) break;
+    heap[i] = heap[p]!;
+    i = p;
+  }
+  heap[i] = v;
+}
+
+/** Adds a matched line item to the candidates with its rank key and tie-break (heapify later unless `sift`). */
+function addCandidate(ctx: Ctx, sp: ServingPlacement, a: Assignment, idx: number, sift: boolean): void {
+  const { lineItems: all, staticRankKey, residualFlags, idHashes } = ctx.snapshot;
+  if (residualFlags[idx] === 1 && !all[idx]!.matchTree(a)) return;
+  const k = staticRankKey[idx]!;
+  const m = hCount++;
+  hIdx[m] = idx;
+  hKey[m] = Number.isNaN(k) ? rankKey(all[idx]!.tier, ecpmOf(ctx, all[idx]!, sp)) : k; // NaN: CPC/CPA
+  hTie[m] = tiebreakOf(ctx.salt, idHashes[idx]!);
+  heap[hSize] = m;
+  if (sift) siftUp(hSize);
+  hSize++;
+}
+
+/**
+ * Early termination: pulls index entries in bound order until no unvisited one can rank ahead of
+ * the heap's top (bounds never exceed real keys; an equal bound is pulled, for the tie-break).
+ */
+function refill(ctx: Ctx, sp: ServingPlacement, a: Assignment, cursor: RankedCursor): void {
+  for (;;) {
+    const b = cursor.peekBound();
+    if (b === Number.POSITIVE_INFINITY || (hSize > 0 && b > hKey[heap[0]!]!)) return;
+    const item = cursor.advance();
+    if (item >= 0) addCandidate(ctx, sp, a, item, true);
+  }
+}
+
 /**
  * The serving path. Candidates are ranked by a cheap key (tier, eCPM) in a heap and the full
  * eligibility rules run only on the best ones, in rank order, until the placement is filled and the
  * last winner's runner-up is known: lower-ranked candidates cannot change the outcome, so they are
  * never checked. Same result as decideExplained (a test holds them equal), at a fraction of the work
  * when many line items match.
+ *
+ * With a ranked cursor the candidates themselves arrive lazily: the index yields entries best bound
+ * first and refill() pulls only those that could rank ahead of the heap's top, so most matching line
+ * items are never even verified against the request.
  */
 function selectLazy(
   ctx: Ctx,
@@ -274,33 +332,27 @@ function selectLazy(
   count: number,
   cands: Int32Array,
   n: number,
+  cursor: RankedCursor | undefined,
 ): PlacementDecision {
-  const { lineItems: all, staticRankKey, residualFlags, idHashes } = ctx.snapshot;
-  ensureScratch(n);
-  let m = 0;
-  for (let i = 0; i < n; i++) {
-    const idx = cands[i]!;
-    if (residualFlags[idx] === 1 && !all[idx]!.matchTree(a)) continue;
-    const k = staticRankKey[idx]!;
-    hIdx[m] = idx;
-    hKey[m] = Number.isNaN(k) ? rankKey(all[idx]!.tier, ecpmOf(ctx, all[idx]!, sp)) : k; // NaN: CPC/CPA
-    hTie[m] = tiebreakOf(ctx.salt, idHashes[idx]!);
-    heap[m] = m;
-    m++;
-  }
-  if (m === 0) return { kind: 'no_fill', placementId: sp.id, reason: 'no_match' };
-  let size = m;
-  for (let i = (size >> 1) - 1; i >= 0; i--) siftDown(size, i);
+  const all = ctx.snapshot.lineItems;
+  ensureScratch(cursor ? all.length : n);
+  hSize = 0;
+  hCount = 0;
+  for (let i = 0; i < n; i++) addCandidate(ctx, sp, a, cands[i]!, false);
+  for (let i = (hSize >> 1) - 1; i >= 0; i--) siftDown(hSize, i);
+  if (cursor) refill(ctx, sp, a, cursor);
+  if (hSize === 0) return { kind: 'no_fill', placementId: sp.id, reason: 'no_match' };
   const pop = (): ServingLineItem => {
     const top = heap[0]!;
-    heap[0] = heap[--size]!;
-    siftDown(size, 0);
+    heap[0] = heap[--hSize]!;
+    siftDown(hSize, 0);
+    if (cursor) refill(ctx, sp, a, cursor);
     return all[hIdx[top]!]!;
   };
   const allowSame = sp.placement.allowSameAdvertiser;
   const winners: ServingLineItem[] = [];
   const bids: number[] = [];
-  while (size > 0 && winners.length < count) {
+  while (hSize > 0 && winners.length < count) {
     const sli = pop();
     if (excluded(ctx, sli, allowSame)) continue;
     const r = check(ctx, sp, sli);
@@ -315,7 +367,7 @@ function selectLazy(
   const last = winners[winners.length - 1]!;
   let lastRunner = -1;
   if (floorApplies(last) && sp.placement.auction === 'second_price') {
-    while (size > 0 && all[hIdx[heap[0]!]!]!.tier === last.tier) {
+    while (hSize > 0 && all[hIdx[heap[0]!]!]!.tier === last.tier) {
       const sli = pop();
       if (excluded(ctx, sli, allowSame)) continue;
       const r = check(ctx, sp, sli);

@@ -18,7 +18,7 @@
  * Int32Array (no strings, no Sets, no allocation).
  */
 import type { Conjunction, Literal } from './dnf.ts';
-import type { ConjunctionIndex, IndexInput } from './targeting-index.ts';
+import type { ConjunctionIndex, IndexInput, RankedCursor } from './targeting-index.ts';
 import type { Assignment } from './targeting-scan.ts';
 
 /** Prior of how likely a request carries one given value of an attribute (lower is rarer). */
@@ -60,6 +60,8 @@ interface Parts {
   readonly litNeg: Uint8Array;
   readonly alwaysStart: number;
   readonly conjunctionCount: number;
+  /** Rank bound of each entry's item (entries sorted by it within a posting list); undefined: unranked. */
+  readonly entBound: Float64Array | undefined;
 }
 
 /**
@@ -69,7 +71,7 @@ interface Parts {
  * verifying it walks the literal arrays sequentially: at 100k line items, memory latency, not
  * arithmetic, is the cost of a verification.
  */
-export class KeyedConjunctionIndex implements ConjunctionIndex {
+export class KeyedConjunctionIndex implements ConjunctionIndex, RankedCursor {
   private readonly dict: Map<string, Map<string, number>>;
   private readonly postStart: Int32Array;
   private readonly entItem: Int32Array;
@@ -83,6 +85,14 @@ export class KeyedConjunctionIndex implements ConjunctionIndex {
   private readonly alwaysStart: number;
   readonly conjunctionCount: number;
   readonly postingEntries: number;
+  private readonly entBound: Float64Array | undefined;
+  readonly ranked: RankedCursor | undefined;
+
+  // Ranked query state: one cursor per request list (position, end), in a heap by the bound at the position.
+  private lPos: Int32Array = new Int32Array(64);
+  private lEnd: Int32Array = new Int32Array(64);
+  private lHeap: Int32Array = new Int32Array(64);
+  private lSize = 0;
 
   private readonly reqStamp: Uint32Array;
   private reqIds: Int32Array = new Int32Array(64);
@@ -101,12 +111,18 @@ export class KeyedConjunctionIndex implements ConjunctionIndex {
     this.alwaysStart = parts.alwaysStart;
     this.conjunctionCount = parts.conjunctionCount;
     this.postingEntries = parts.entItem.length;
+    this.entBound = parts.entBound;
+    this.ranked = parts.entBound ? this : undefined;
     this.reqStamp = new Uint32Array(parts.postStart.length);
     this.stamp = new Uint32Array(itemCount);
     this.out = new Int32Array(itemCount);
   }
 
-  static build(inputs: readonly IndexInput[], itemCount: number): KeyedConjunctionIndex {
+  /**
+   * `bounds` (by item): a rank key no greater than the item's real one. Given, each posting list is
+   * sorted by it and the index answers ranked queries (begin / peekBound / advance).
+   */
+  static build(inputs: readonly IndexInput[], itemCount: number, bounds?: Float64Array): KeyedConjunctionIndex {
     const dict = new Map<string, Map<string, number>>();
     let freq = new Int32Array(1024);
     let valueCount = 0;
@@ -211,6 +227,16 @@ export class KeyedConjunctionIndex implements ConjunctionIndex {
       const k = entKey[e]!;
       order[next[k < 0 ? valueCount : k]!++] = e;
     }
+    if (bounds) {
+      // Best bound first within each posting list (ties by item, for a deterministic layout).
+      const cmp = (x: number, y: number) =>
+        bounds[entItemU[x]!]! - bounds[entItemU[y]!]! || entItemU[x]! - entItemU[y]!;
+      for (let w = 0; w <= valueCount; w++) {
+        const from = postStart[w]!;
+        const to = postStart[w + 1]!;
+        if (to - from > 1) order.subarray(from, to).sort(cmp);
+      }
+    }
     const entItem = new Int32Array(entKey.length);
     const entLit = new Int32Array(entKey.length + 1);
     const litStart = new Int32Array(litTotal + 1);
@@ -248,6 +274,11 @@ export class KeyedConjunctionIndex implements ConjunctionIndex {
       }
     }
     entLit[order.length] = l;
+    let entBound: Float64Array | undefined;
+    if (bounds) {
+      entBound = new Float64Array(entItem.length);
+      for (let pos = 0; pos < entItem.length; pos++) entBound[pos] = bounds[entItem[pos]!]!;
+    }
     return new KeyedConjunctionIndex(
       {
         dict,
@@ -259,6 +290,7 @@ export class KeyedConjunctionIndex implements ConjunctionIndex {
         litNeg,
         alwaysStart: postStart[valueCount]!,
         conjunctionCount,
+        entBound,
       },
       itemCount,
     );
@@ -266,6 +298,93 @@ export class KeyedConjunctionIndex implements ConjunctionIndex {
 
   /** Finds the items with a matching conjunction; returns how many, written to `out`. */
   match(a: Assignment): number {
+    const n = this.stampRequest(a);
+    let count = 0;
+    for (let i = 0; i < n; i++) {
+      const v = this.reqIds[i]!;
+      count = this.verifyRange(this.postStart[v]!, this.postStart[v + 1]!, count);
+    }
+    return this.verifyRange(this.alwaysStart, this.entItem.length, count);
+  }
+
+  /** Ranked query: nothing is verified up front; every list (and the "always" one) gets a cursor. */
+  begin(a: Assignment): number {
+    const n = this.stampRequest(a);
+    if (this.lPos.length < n + 1) {
+      this.lPos = new Int32Array(2 * n + 2);
+      this.lEnd = new Int32Array(2 * n + 2);
+      this.lHeap = new Int32Array(2 * n + 2);
+    }
+    const { lPos, lEnd, lHeap } = this;
+    let size = 0;
+    for (let i = 0; i <= n; i++) {
+      const from = i < n ? this.postStart[this.reqIds[i]!]! : this.alwaysStart;
+      const to = i < n ? this.postStart[this.reqIds[i]! + 1]! : this.entItem.length;
+      if (from === to) continue;
+      lPos[size] = from;
+      lEnd[size] = to;
+      lHeap[size] = size;
+      size++;
+    }
+    this.lSize = size;
+    for (let i = (size >> 1) - 1; i >= 0; i--) this.siftList(i);
+    return 0;
+  }
+
+  peekBound(): number {
+    return this.lSize === 0 ? Number.POSITIVE_INFINITY : this.entBound![this.lPos[this.lHeap[0]!]!]!;
+  }
+
+  advance(): number {
+    const top = this.lHeap[0]!;
+    const e = this.lPos[top]!++;
+    if (this.lPos[top] === this.lEnd[top]) this.lHeap[0] = this.lHeap[--this.lSize]!;
+    this.siftList(0);
+    const item = this.entItem[e]!;
+    if (this.stamp[item] === this.gen || !this.verifyEntry(e)) return -1;
+    this.stamp[item] = this.gen;
+    return item;
+  }
+
+  private siftList(at: number): void {
+    const { lHeap, lPos, lSize } = this;
+    const bound = this.entBound!;
+    let i = at;
+    const v = lHeap[i]!;
+    if (i >= lSize) return;
+    const key = bound[lPos[v]!]!;
+    for (;;) {
+      let c = 2 * i + 1;
+      if (c >= lSize) break;
+      if (c + 1 < lSize && bound[lPos[lHeap[c + 1]!]!]! < bound[lPos[lHeap[c]!]!]!) c++;
+      if (!(bound[lPos[lHeap[c]!]!]! < key)) break;
+      lHeap[i] = lHeap[c]!;
+      i = c;
+    }
+    lHeap[i] = v;
+  }
+
+  /** Whether entry e's literals (all but its key) hold for the stamped request. */
+  private verifyEntry(e: number): boolean {
+    const gen = this.gen;
+    const { entLit, litStart, litVals, litNeg, reqStamp } = this;
+    const le = entLit[e + 1]!;
+    for (let l = entLit[e]!; l < le; l++) {
+      let hit = false;
+      const ve = litStart[l + 1]!;
+      for (let j = litStart[l]!; j < ve; j++) {
+        if (reqStamp[litVals[j]!] === gen) {
+          hit = true;
+          break;
+        }
+      }
+      if (hit === (litNeg[l] === 1)) return false;
+    }
+    return true;
+  }
+
+  /** Marks the request's value ids (reqStamp) and lists them in reqIds; returns how many. */
+  private stampRequest(a: Assignment): number {
     if (++this.gen === 0xffffffff) {
       this.stamp.fill(0);
       this.reqStamp.fill(0);
@@ -288,12 +407,7 @@ export class KeyedConjunctionIndex implements ConjunctionIndex {
         this.reqIds[n++] = id;
       }
     }
-    let count = 0;
-    for (let i = 0; i < n; i++) {
-      const v = this.reqIds[i]!;
-      count = this.verifyRange(this.postStart[v]!, this.postStart[v + 1]!, count);
-    }
-    return this.verifyRange(this.alwaysStart, this.entItem.length, count);
+    return n;
   }
 
   private verifyRange(from: number, to: number, count: number): number {

@@ -23,7 +23,7 @@ import type { Change, EntityKind, EntityTypes, Snapshot } from '@marquee/store';
 import { type Conjunction, type Literal, toDnf } from './dnf.ts';
 import { KeyedConjunctionIndex } from './keyed-conjunction-index.ts';
 import type { RejectReason } from './reasons.ts';
-import { type ConjunctionIndex, type IndexInput, TargetingIndex } from './targeting-index.ts';
+import { type ConjunctionIndex, type IndexInput, type RankedCursor, TargetingIndex } from './targeting-index.ts';
 import { type Assignment, compileTree, type TreeMatcher } from './targeting-scan.ts';
 import { type ZoneClock, zoneClock, zonedValue } from './zone-clock.ts';
 
@@ -325,10 +325,25 @@ function servingLineItemOf(
   return { sli, input: { item: idx, conjunctions: residual ? RESIDUAL : c.conjunctions!, fit } };
 }
 
-function buildIndex(kind: IndexKind, inputs: readonly IndexInput[], itemCount: number): ConjunctionIndex {
+function buildIndex(
+  kind: IndexKind,
+  inputs: readonly IndexInput[],
+  itemCount: number,
+  bounds?: Float64Array,
+): ConjunctionIndex {
   return kind === 'conjunction'
     ? TargetingIndex.build(inputs, itemCount)
-    : KeyedConjunctionIndex.build(inputs, itemCount);
+    : KeyedConjunctionIndex.build(inputs, itemCount, bounds);
+}
+
+/**
+ * A rank key no greater than the line item's real one, whatever the request: its static key for CPM
+ * and flat (the rate), the best key of its tier for CPC and CPA (their eCPM needs the predictor).
+ * The keyed index sorts its posting lists by it, so decide() can stop early (RankedCursor).
+ */
+export function rankBound(sli: ServingLineItem): number {
+  const fixed = sli.pricingModel === 'cpm' || sli.pricingModel === 'flat';
+  return fixed ? rankKey(sli.tier, sli.rateMicros) : rankKey(sli.tier, TIER_SCALE - 1);
 }
 
 function buildFromSource(source: SourceEntities, nowMs: number, indexKind: IndexKind): ServingSnapshot {
@@ -348,7 +363,9 @@ function buildFromSource(source: SourceEntities, nowMs: number, indexKind: Index
     lineItems.push(r.sli);
     lineItemById.set(li.id, r.sli);
   }
-  const index = buildIndex(indexKind, inputs, lineItems.length);
+  const bounds = new Float64Array(lineItems.length);
+  for (const sli of lineItems) bounds[sli.idx] = rankBound(sli);
+  const index = buildIndex(indexKind, inputs, lineItems.length, bounds);
   return assemble(source, indexKind, lineItems, lineItemById, excluded, buildPlacements(maps), index, {
     baseIndex: index,
     baseItems: lineItems.length,
@@ -506,9 +523,13 @@ function applyIncrementally(
   return assemble(source, snapshot.indexKind, lineItems, lineItemById, excluded, placements, index, layers);
 }
 
-/** The base index minus its dead items, plus the delta index (item numbers offset by the base size). */
-class LayeredIndex implements ConjunctionIndex {
+/**
+ * The base index minus its dead items, plus the delta index (item numbers offset by the base size).
+ * Ranked queries walk the base in rank order and return the small delta's matches up front.
+ */
+class LayeredIndex implements ConjunctionIndex, RankedCursor {
   readonly out: Int32Array;
+  readonly ranked: RankedCursor | undefined;
   readonly conjunctionCount: number;
   readonly postingEntries: number;
   constructor(
@@ -521,6 +542,28 @@ class LayeredIndex implements ConjunctionIndex {
     this.out = new Int32Array(itemCount);
     this.conjunctionCount = base.conjunctionCount + delta.conjunctionCount;
     this.postingEntries = base.postingEntries + delta.postingEntries;
+    this.ranked = base.ranked ? this : undefined;
+  }
+  begin(a: Assignment): number {
+    const base = this.base.ranked!;
+    let n = 0;
+    const bn = base.begin(a);
+    const bout = this.base.out;
+    for (let i = 0; i < bn; i++) {
+      const item = bout[i]!;
+      if (this.dead[item] !== 1) this.out[n++] = item;
+    }
+    const dn = this.delta.match(a);
+    const dout = this.delta.out;
+    for (let i = 0; i < dn; i++) this.out[n++] = dout[i]! + this.offset;
+    return n;
+  }
+  peekBound(): number {
+    return this.base.ranked!.peekBound();
+  }
+  advance(): number {
+    const item = this.base.ranked!.advance();
+    return item >= 0 && this.dead[item] === 1 ? -1 : item;
   }
   match(a: Assignment): number {
     let n = 0;

@@ -31,9 +31,25 @@ export interface IndexInput {
 }
 
 /** What decide() needs of an index; two implementations, chosen per snapshot (IndexKind). */
+/**
+ * Matching in rank order, for early termination: entries are visited best bound first, so the caller
+ * stops as soon as its winners (and runner-up) are known instead of verifying every candidate. An
+ * entry's bound is a rank key (lower ranks first) no greater than its item's real key.
+ */
+export interface RankedCursor {
+  /** Starts a query; items matched eagerly (outside the ranked lists) go to out[0..return value). */
+  begin(a: Assignment): number;
+  /** The best bound among the entries not yet visited; +Infinity when all are. */
+  peekBound(): number;
+  /** Visits the entry with the best bound: its item when it matches for the first time, else -1. */
+  advance(): number;
+}
+
 export interface ConjunctionIndex {
   /** Finds the items with a matching conjunction; returns how many, written to out[0..count). */
   match(a: Assignment): number;
+  /** Present when the index was built with rank bounds. */
+  readonly ranked?: RankedCursor | undefined;
   readonly out: Int32Array;
   readonly conjunctionCount: number;
   readonly postingEntries: number;
