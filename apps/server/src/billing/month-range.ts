@@ -11,7 +11,7 @@ export interface MonthRange {
   readonly toMs: number;
 }
 
-export const MONTH_PATTERN = '^[0-9]{4}-(0[1-9]|1[0-2])$';
+export const MONTH_PATTERN = '^(19[7-9][0-9]|2[0-9]{3})-(0[1-9]|1[0-2])$'; // 1970-01 to 2999-12: instants PostgreSQL and Date both hold
 
 /** Offset of `zone` from UTC at instant `ms`, in ms (positive east of Greenwich). */
 function offsetMs(zone: string, ms: number): number {
