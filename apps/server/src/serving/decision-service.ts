@@ -279,9 +279,12 @@ export class DecisionService {
 export function expandClickMacros(html: string, clickUrl: string): string {
   // Hot path: most markup carries no macro, and four replaceAll scans of a large creative cost more than one search.
   if (!html.includes('CLICK_URL')) return html;
-  return html
-    .replaceAll('%%CLICK_URL_UNESC%%', clickUrl)
-    .replaceAll('%%CLICK_URL_ESC%%', encodeURIComponent(clickUrl))
-    .replaceAll('{{CLICK_URL}}', clickUrl)
-    .replaceAll('${CLICK_URL}', clickUrl);
+  return (
+    html
+      .replaceAll('%%CLICK_URL_UNESC%%', clickUrl)
+      .replaceAll('%%CLICK_URL_ESC%%', encodeURIComponent(clickUrl))
+      .replaceAll('{{CLICK_URL}}', clickUrl)
+      // biome-ignore lint/suspicious/noTemplateCurlyInString: the literal macro text HTML creatives contain
+      .replaceAll('${CLICK_URL}', clickUrl)
+  );
 }
