@@ -17,10 +17,12 @@
  *
  * What is NOT the production path: tracking is emulated (a billed impression calls the worker's
  * onSpend and appends to an in-memory event log, instead of signed URLs through TrackingService),
- * and there is no ledger yet (ledgerBalanced: null).
+ * and the ledger posts hourly usage summed here from that log rather than from SQL rollups (the same
+ * posting code, @marquee/billing, in its in-memory ledger; the SQL path is tested in the billing tests).
  */
 import { randomUUID } from 'node:crypto';
-import type { LineItem } from '@marquee/core';
+import { ledgerCheck, type UsageTotals } from '@marquee/billing';
+import { type LineItem, mulDiv } from '@marquee/core';
 import { buildServingSnapshot, type DecisionRequest, decide, mulberry32, type Rng } from '@marquee/decision';
 import {
   type BudgetLeaseStore,
@@ -134,6 +136,8 @@ interface Outcome {
   readonly killedLeaseMicros: number;
   readonly maxLeaseMicros: number;
   readonly decisions: number;
+  /** Billed spend by UTC hour and advertiser, with the publisher's share: what the rollups would hold. */
+  readonly usage: UsageTotals[];
 }
 
 async function run(workersN: number, killAtMs: number | null, store: BudgetLeaseStore): Promise<Outcome> {
@@ -168,6 +172,10 @@ async function run(workersN: number, killAtMs: number | null, store: BudgetLease
 
   const events = new Map<number, Billed[]>(); // by the second the impression arrives
   const log: Billed[] = []; // the event log (what rollups read)
+  // Ledger: billed events summed per UTC hour and advertiser as the rollups do, the publisher's share
+  // rounded down per event (one publisher here).
+  const usage = new Map<string, UsageTotals>();
+  const shareBps = f.publisher('pub_1').revenueShareBps;
   const hourly = new Array<number>(24).fill(0);
   const statuses: Record<string, number> = {};
   let delivered = 0;
@@ -191,6 +199,20 @@ async function run(workersN: number, killAtMs: number | null, store: BudgetLease
       const ws = live();
       ws[Math.floor(rng() * ws.length)]!.pacing.onSpend(ev.lineItemId, day, ev.micros);
       log.push(ev);
+      {
+        const hourMs = Math.floor(t / 3_600_000) * 3_600_000;
+        const advertiserId = snapshot.lineItemById.get(ev.lineItemId)!.advertiserId;
+        const key = `${hourMs}|${advertiserId}`;
+        const u = usage.get(key);
+        usage.set(key, {
+          hourMs,
+          advertiserId,
+          publisherId: 'pub_1',
+          currency: 'USD',
+          spendMicros: (u?.spendMicros ?? 0) + ev.micros,
+          revenueMicros: (u?.revenueMicros ?? 0) + mulDiv(ev.micros, shareBps, 10_000),
+        });
+      }
       if (ev.lineItemId === 'li_target') {
         delivered += ev.micros;
         const hour = Math.min(23, Math.floor((t - profile.startMs) / 3_600_000));
@@ -263,6 +285,7 @@ async function run(workersN: number, killAtMs: number | null, store: BudgetLease
     killedLeaseMicros: killedLease,
     maxLeaseMicros: Math.ceil(MAX_LEASE_SHARE * DAILY_BUDGET),
     decisions,
+    usage: [...usage.values()],
   };
 }
 
@@ -290,6 +313,9 @@ async function main(): Promise<void> {
   }
   await storeB.close();
   const overspend = Math.max(0, b.deliveredMicros - DAILY_BUDGET);
+  // Post each day's usage into a ledger (twice: the second run must post nothing) and check the books.
+  const ledgerA = ledgerCheck(a.usage);
+  const ledgerB = ledgerCheck(b.usage);
   // The stated bound (docs/concepts/pacing.md): the leases outstanding, at most one per worker and
   // line item, each at most maxLeaseShare of the budget.
   const bound = WORKERS * b.maxLeaseMicros;
@@ -299,8 +325,8 @@ async function main(): Promise<void> {
     hourlyRmseRatio: rmse(a.hourly, a.planHourly) / meanPlan,
     overspendMicros: overspend,
     overspendBoundMicros: bound,
-    ledgerBalanced: null,
-    ledgerNote: 'no ledger yet: the billing ledger (issue 5 item 5) will post from the rollups and report this',
+    ledgerBalanced: ledgerA.balanced && ledgerB.balanced,
+    ledger: { scenarioA: ledgerA, scenarioB: ledgerB },
     scenarioA: {
       dailyBudgetMicros: DAILY_BUDGET,
       deliveredMicros: a.deliveredMicros,
@@ -342,7 +368,9 @@ async function main(): Promise<void> {
   console.log(
     `B  4 workers (${figures.scenarioB.store}), one killed at noon: delivered ${money(b.deliveredMicros)} (${pct(figures.scenarioB.deliveredRatio)}), overspend ${money(overspend)} vs bound ${money(bound)} (${figures.scenarioB.withinBound ? 'within' : 'EXCEEDED'}); killed worker held ${money(b.killedLeaseMicros)}`,
   );
-  console.log('C  ledger: not built yet (ledgerBalanced: null)');
+  console.log(
+    `C  ledger: ${ledgerA.entries + ledgerB.entries} hourly usage entries, charged ${money(ledgerA.chargedMicros + ledgerB.chargedMicros)} = billed ${money(ledgerA.spendMicros + ledgerB.spendMicros)}, re-posting added ${ledgerA.repostedEntries + ledgerB.repostedEntries}: ${figures.ledgerBalanced ? 'balanced to the micro' : 'NOT BALANCED'}`,
+  );
 }
 
 await main();
