@@ -1,5 +1,6 @@
 import type { FrequencyCap, LineItem, Placement, Publisher } from '@marquee/core';
 import { describe, expect, it } from 'vitest';
+import { placeAssignment, requestAssignment } from './assignment.ts';
 import { BudgetPacingGate, InMemorySpendCounters } from './budget-pacing-gate.ts';
 import {
   type Ad,
@@ -638,6 +639,15 @@ describe('snapshot updates', () => {
         expect(run(s, r, { ...ports, matcher: 'full-index' }, q)).toEqual(scanned);
         expect(run(layered, r, { ...ports, matcher: 'index' }, q)).toEqual(scanned);
         expect(run(s, { ...r, explain: true }, ports, q).placements).toEqual(scanned.placements);
+        // The caps prefetch (capped-only index) names exactly the capped line items whose targeting matches.
+        const want = new Set<string>();
+        for (const pr of r.placements) {
+          const a = placeAssignment(requestAssignment(r, s, NOW), r, s.placements.get(pr.placementId)!);
+          for (const x of s.lineItems) if (x.frequencyCaps.length > 0 && x.matchTree(a)) want.add(x.id);
+        }
+        const ids = (xs: { id: string }[]) => xs.map((x) => x.id).sort();
+        expect(ids(cappedCandidates(r, s, NOW))).toEqual([...want].sort());
+        expect(ids(cappedCandidates(r, layered, NOW))).toEqual([...want].sort());
       }
     }
   });

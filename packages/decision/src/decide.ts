@@ -176,7 +176,7 @@ export function decide(
   return trace ? { placements: out, explain: trace } : { placements: out };
 }
 
-/** The request's index candidates that have frequency caps: whose counters to prefetch. */
+/** The request's index candidates that have frequency caps: whose counters to prefetch (from the capped-only index). */
 export function cappedCandidates(
   request: DecisionRequest,
   snapshot: ServingSnapshot,
@@ -187,11 +187,9 @@ export function cappedCandidates(
   for (const pr of request.placements) {
     const sp = snapshot.placements.get(pr.placementId);
     if (!sp?.active) continue;
-    const n = snapshot.index.match(placeAssignment(base, request, sp));
-    for (let i = 0; i < n; i++) {
-      const sli = snapshot.lineItems[snapshot.index.out[i]!]!;
-      if (sli.frequencyCaps.length > 0) ids.add(sli);
-    }
+    const index = snapshot.cappedIndex;
+    const n = index.match(placeAssignment(base, request, sp));
+    for (let i = 0; i < n; i++) ids.add(snapshot.lineItems[index.out[i]!]!);
   }
   return [...ids];
 }

@@ -101,6 +101,12 @@ export interface ServingSnapshot {
   /** Line items not indexed, and why (status, no_active_creative, flight). */
   readonly excluded: ReadonlyMap<string, RejectReason>;
   readonly index: ConjunctionIndex;
+  /**
+   * The same targeting over the line items with frequency caps only: the decision service prefetches
+   * the user's counters for the capped candidates, and a match over this one costs in proportion to
+   * the capped line items, not to all of them.
+   */
+  readonly cappedIndex: ConjunctionIndex;
   readonly indexKind: IndexKind;
   /**
    * Hot data by line item position, in flat arrays so that ranking hundreds of candidates touches a
@@ -120,6 +126,7 @@ export interface ServingSnapshot {
    */
   readonly layers: {
     readonly baseIndex: ConjunctionIndex;
+    readonly baseCappedIndex: ConjunctionIndex;
     readonly baseItems: number;
     readonly dead: Uint8Array;
   };
@@ -336,6 +343,11 @@ function buildIndex(
     : KeyedConjunctionIndex.build(inputs, itemCount, bounds);
 }
 
+/** The index inputs of line items with frequency caps (input item numbers are offset by `offset`). */
+function cappedInputs(inputs: readonly IndexInput[], lineItems: readonly ServingLineItem[], offset: number) {
+  return inputs.filter((inp) => lineItems[inp.item + offset]!.frequencyCaps.length > 0);
+}
+
 /**
  * A rank key no greater than the line item's real one, whatever the request: its static key for CPM
  * and flat (the rate), the best key of its tier for CPC and CPA (their eCPM needs the predictor).
@@ -366,8 +378,10 @@ function buildFromSource(source: SourceEntities, nowMs: number, indexKind: Index
   const bounds = new Float64Array(lineItems.length);
   for (const sli of lineItems) bounds[sli.idx] = rankBound(sli);
   const index = buildIndex(indexKind, inputs, lineItems.length, bounds);
-  return assemble(source, indexKind, lineItems, lineItemById, excluded, buildPlacements(maps), index, {
+  const cappedIndex = buildIndex(indexKind, cappedInputs(inputs, lineItems, 0), lineItems.length);
+  return assemble(source, indexKind, lineItems, lineItemById, excluded, buildPlacements(maps), index, cappedIndex, {
     baseIndex: index,
+    baseCappedIndex: cappedIndex,
     baseItems: lineItems.length,
     dead: new Uint8Array(lineItems.length),
   });
@@ -381,6 +395,7 @@ function assemble(
   excluded: Map<string, RejectReason>,
   placements: ReadonlyMap<string, ServingPlacement>,
   index: ConjunctionIndex,
+  cappedIndex: ConjunctionIndex,
   layers: ServingSnapshot['layers'],
 ): ServingSnapshot {
   const staticRankKey = new Float64Array(lineItems.length);
@@ -405,6 +420,7 @@ function assemble(
     placements,
     excluded,
     index,
+    cappedIndex,
     indexKind,
     targetingZones: [...zones.values()],
     source,
@@ -507,8 +523,14 @@ function applyIncrementally(
     lineItems.push(r.sli);
     lineItemById.set(id, r.sli);
   }
-  const layers = { baseIndex: old.baseIndex, baseItems: old.baseItems, dead: dead.subarray(0, lineItems.length) };
+  const layers = {
+    baseIndex: old.baseIndex,
+    baseCappedIndex: old.baseCappedIndex,
+    baseItems: old.baseItems,
+    dead: dead.subarray(0, lineItems.length),
+  };
   let index = snapshot.index;
+  let cappedIndex = snapshot.cappedIndex;
   if (touched.size > 0) {
     const inputs: IndexInput[] = [];
     for (let i = old.baseItems; i < lineItems.length; i++) {
@@ -518,9 +540,25 @@ function applyIncrementally(
     }
     const delta = buildIndex(snapshot.indexKind, inputs, lineItems.length - old.baseItems);
     index = new LayeredIndex(old.baseIndex, layers.dead, delta, old.baseItems, lineItems.length);
+    const cappedDelta = buildIndex(
+      snapshot.indexKind,
+      cappedInputs(inputs, lineItems, old.baseItems),
+      lineItems.length - old.baseItems,
+    );
+    cappedIndex = new LayeredIndex(old.baseCappedIndex, layers.dead, cappedDelta, old.baseItems, lineItems.length);
   }
   const placements = placementsDirty ? buildPlacements(maps) : snapshot.placements;
-  return assemble(source, snapshot.indexKind, lineItems, lineItemById, excluded, placements, index, layers);
+  return assemble(
+    source,
+    snapshot.indexKind,
+    lineItems,
+    lineItemById,
+    excluded,
+    placements,
+    index,
+    cappedIndex,
+    layers,
+  );
 }
 
 /**
