@@ -139,6 +139,19 @@ export function daysAgo(n: number, from = new Date()): string {
   return isoDay(new Date(from.getTime() - n * 86_400_000));
 }
 
+/** Demand dimensions are empty ('') on rows of requests that no line item filled (requests carry a line item only when filled). */
+const DEMAND_DIMENSIONS: readonly string[] = ['advertiser', 'campaign', 'line_item', 'creative'];
+export const UNFILLED = '(unfilled requests)';
+
+/** A dimension cell for people: the joined name, else the id, else what an empty value means. */
+export function dimensionText(dimension: string, row: Record<string, unknown>): string {
+  const name = row[`${dimension}_name`];
+  if (name !== null && name !== undefined && name !== '') return String(name);
+  const id = row[dimension];
+  if (id !== null && id !== undefined && id !== '') return String(id);
+  return DEMAND_DIMENSIONS.includes(dimension) ? UNFILLED : '(unknown)';
+}
+
 /** A report cell for people: money from its micros column, rates as percentages, counts grouped. */
 export function formatCell(measure: string, row: Record<string, Cell> | undefined): string {
   if (!row) return '—';

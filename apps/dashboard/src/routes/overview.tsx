@@ -8,6 +8,7 @@ import { type EntityPlural, listEntities } from '../lib/api.ts';
 import {
   type Cell,
   daysAgo,
+  dimensionText,
   formatCell,
   getDelivery,
   HIDDEN,
@@ -151,9 +152,14 @@ export default function Overview(): JSX.Element {
                       {(r) => (
                         <tr class="border-t border-slate-100">
                           <td class="py-1.5">
-                            <A class="text-indigo-700 hover:underline" href={`/line-items/${r.line_item}`}>
-                              {String(r.line_item_name ?? r.line_item)}
-                            </A>
+                            <Show
+                              when={r.line_item}
+                              fallback={<span class="italic text-slate-500">{dimensionText('line_item', r)}</span>}
+                            >
+                              <A class="text-indigo-700 hover:underline" href={`/line-items/${r.line_item}`}>
+                                {dimensionText('line_item', r)}
+                              </A>
+                            </Show>
                           </td>
                           <td>{formatCell('impressions', r)}</td>
                           <td>{formatCell('clicks', r)}</td>

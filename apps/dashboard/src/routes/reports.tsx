@@ -10,6 +10,7 @@ import {
   DIMENSIONS,
   type Dimension,
   daysAgo,
+  dimensionText,
   FILTER_DIMENSIONS,
   formatCell,
   HIDDEN,
@@ -236,7 +237,7 @@ function ReportView(props: { report: Report; params: ReportParams }): JSX.Elemen
   const dims = (): readonly Dimension[] => props.params.dimensions;
   const dimText = (row: Record<string, unknown>): string =>
     dims()
-      .map((d) => String(row[`${d}_name`] || row[d] || '(none)'))
+      .map((d) => dimensionText(d, row))
       .join(' · ');
   const numeric = (row: Record<string, unknown>, m: Measure): number => {
     const v = row[`${m}_micros`] ?? row[m];
@@ -298,7 +299,9 @@ function ReportView(props: { report: Report; params: ReportParams }): JSX.Elemen
               {(r) => (
                 <tr class="border-t border-slate-100">
                   <For each={dims()}>
-                    {(d) => <td class="py-1 pr-3">{String(r[`${d}_name`] || r[d] || '(none)')}</td>}
+                    {(d) => (
+                      <td class={`py-1 pr-3 ${r[d] === '' ? 'italic text-slate-500' : ''}`}>{dimensionText(d, r)}</td>
+                    )}
                   </For>
                   <For each={measures()}>
                     {(m) => <td class="py-1 pr-3 text-right tabular-nums">{formatCell(m, r)}</td>}
