@@ -68,6 +68,7 @@ function App(): JSX.Element {
         <Route path="/creatives/new" component={only('demand', () => <CreativeEdit />)} />
         <Route path="/creatives/:id" component={only('demand', () => <CreativeEdit />)} />
         <Route path="/creatives" component={entity('creatives', 'demand')} />
+        <Route path="/audiences/*rest" component={entity('audiences', 'demand')} />
         <Route path="/publishers/*rest" component={entity('publishers', 'supply')} />
         <Route path="/sites/*rest" component={entity('sites', 'supply')} />
         <Route path="/placements/*rest" component={entity('placements', 'supply')} />

@@ -26,6 +26,7 @@ export const NAV: readonly NavSection[] = [
       { href: '/campaigns', label: 'Campaigns' },
       { href: '/line-items', label: 'Line items' },
       { href: '/creatives', label: 'Creatives' },
+      { href: '/audiences', label: 'Audiences' },
     ],
   },
   {

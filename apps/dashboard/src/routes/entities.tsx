@@ -1,6 +1,6 @@
 /**
  * List, create and edit screens for the entities that need no special editor: advertisers, campaigns, publishers,
- * sites, placements (and the lists of line items and creatives, whose editors have their own screens).
+ * sites, placements, audiences (and the lists of line items and creatives, whose editors have their own screens).
  */
 import { A, useNavigate, useParams, useSearchParams } from '@solidjs/router';
 import type { ColumnDef } from '@tanstack/solid-table';
@@ -179,6 +179,48 @@ export const CONFIGS: Record<string, EntityConfig> = {
       { name: 'kind', label: 'Kind', options: CREATIVE_KIND_OPTIONS },
       { name: 'advertiserId', label: 'Advertiser', ref: 'advertisers' },
     ],
+  },
+  audiences: {
+    plural: 'audiences',
+    title: 'Audiences',
+    singular: 'audience',
+    columns: () => [
+      { id: 'name', header: 'Name', cell: link('audiences') },
+      statusCol,
+      text('key', 'Targeting key', (r) => <code class="font-mono text-xs">{String(r.key)}</code>),
+      text('advertiserId', 'Advertiser', (r) =>
+        r.advertiserId ? nameOf('advertisers', r.advertiserId as string) : 'Network-wide',
+      ),
+      text('ttlDays', 'Membership', (r) => `${r.ttlDays} days`),
+      updatedCol,
+    ],
+    specs: [
+      {
+        name: 'advertiserId',
+        label: 'Advertiser',
+        kind: 'ref',
+        ref: 'advertisers',
+        createOnly: true,
+        hint: 'Empty: a network-wide segment any line item may target (admins only)',
+      },
+      { name: 'name', label: 'Name', kind: 'text', required: true },
+      {
+        name: 'key',
+        label: 'Targeting key',
+        kind: 'text',
+        required: true,
+        hint: 'Lower case, digits, _ . - (e.g. cart_abandoners); line items target it as a segment',
+      },
+      { name: 'status', label: 'Status', kind: 'select', options: STATUS_OPTIONS },
+      {
+        name: 'ttlDays',
+        label: 'Membership lasts (days)',
+        kind: 'integer',
+        hint: '1 to 540 days after a user was last added',
+      },
+      { name: 'description', label: 'Description', kind: 'textarea' },
+    ],
+    filters: [statusFilter, { name: 'advertiserId', label: 'Advertiser', ref: 'advertisers' }],
   },
   publishers: {
     plural: 'publishers',
