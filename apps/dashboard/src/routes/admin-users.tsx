@@ -1,4 +1,4 @@
-/** Users and roles (admins): list, create (a generated password is shown once), change role, disable. */
+/** Users and roles (admins): list, create (a generated password is shown once), edit name, role and tenants, disable. */
 import type { User } from '@marquee/core';
 import type { ColumnDef } from '@tanstack/solid-table';
 import type { JSX } from 'solid-js';
@@ -14,6 +14,7 @@ import { user as me } from '../lib/session.ts';
 export default function Users(): JSX.Element {
   const [reload, setReload] = createSignal(0);
   const [rowError, setRowError] = createSignal<string | null>(null);
+  const [editing, setEditing] = createSignal<User | null>(null);
   const setStatus = async (u: User, status: User['status']): Promise<void> => {
     setRowError(null);
     try {
@@ -46,20 +47,31 @@ export default function Users(): JSX.Element {
       cell: (c) => {
         const u = c.row.original;
         return (
-          <Show when={u.id !== me()?.id}>
-            <Show
-              when={u.status === 'active'}
-              fallback={
-                <button type="button" class="btn" onClick={() => setStatus(u, 'active')}>
-                  Enable
-                </button>
-              }
+          <span class="flex flex-wrap gap-2">
+            <button
+              type="button"
+              class="btn"
+              aria-label={`Edit ${u.name}`}
+              aria-expanded={editing()?.id === u.id}
+              onClick={() => setEditing(u)}
             >
-              <button type="button" class="btn btn-danger" onClick={() => setStatus(u, 'disabled')}>
-                Disable
-              </button>
+              Edit
+            </button>
+            <Show when={u.id !== me()?.id}>
+              <Show
+                when={u.status === 'active'}
+                fallback={
+                  <button type="button" class="btn" onClick={() => setStatus(u, 'active')}>
+                    Enable
+                  </button>
+                }
+              >
+                <button type="button" class="btn btn-danger" onClick={() => setStatus(u, 'disabled')}>
+                  Disable
+                </button>
+              </Show>
             </Show>
-          </Show>
+          </span>
         );
       },
     },
@@ -72,6 +84,18 @@ export default function Users(): JSX.Element {
         <p role="alert" class="mb-2 text-sm text-red-700">
           {rowError()}
         </p>
+      </Show>
+      <Show when={editing()} keyed>
+        {(u) => (
+          <EditUser
+            user={u}
+            onClose={() => setEditing(null)}
+            onSaved={() => {
+              setEditing(null);
+              setReload((n) => n + 1);
+            }}
+          />
+        )}
       </Show>
       <Show when={`users-${reload()}`} keyed>
         <ServerTable<User>
@@ -93,8 +117,6 @@ function NewUser(props: { onCreated: () => void }): JSX.Element {
   const [tenants, setTenants] = createSignal<string[]>([]);
   const [errors, setErrors] = createSignal<FormErrors>(NO_ERRORS);
   const [password, setPassword] = createSignal<string | null>(null);
-  const [advertisers] = createResource(() => listEntities('advertisers', { limit: 500, sort: 'name' }));
-  const [publishers] = createResource(() => listEntities('publishers', { limit: 500, sort: 'name' }));
   const submit = async (e: SubmitEvent): Promise<void> => {
     e.preventDefault();
     try {
@@ -115,8 +137,6 @@ function NewUser(props: { onCreated: () => void }): JSX.Element {
       setErrors(toFormErrors(err));
     }
   };
-  const options = (): { id: string; name: string }[] =>
-    role() === 'advertiser' ? (advertisers()?.items ?? []) : role() === 'publisher' ? (publishers()?.items ?? []) : [];
   return (
     <div class="mb-4">
       <Show when={password()}>
@@ -174,30 +194,7 @@ function NewUser(props: { onCreated: () => void }): JSX.Element {
               </select>
             )}
           </Field>
-          <Show when={role() === 'advertiser' || role() === 'publisher'}>
-            <Field
-              label={role() === 'advertiser' ? 'Advertisers this user sees' : 'Publishers this user sees'}
-              errors={[...errorsAt(errors(), '/advertiserIds'), ...errorsAt(errors(), '/publisherIds')]}
-            >
-              {(a) => (
-                <select
-                  id={a.id}
-                  multiple
-                  class="input h-28"
-                  aria-invalid={a.invalid}
-                  onChange={(e) => setTenants([...e.currentTarget.selectedOptions].map((o) => o.value))}
-                >
-                  <For each={options()}>
-                    {(o) => (
-                      <option value={o.id} selected={tenants().includes(o.id)}>
-                        {o.name}
-                      </option>
-                    )}
-                  </For>
-                </select>
-              )}
-            </Field>
-          </Show>
+          <TenantPicker role={role()} value={tenants()} onChange={setTenants} errors={errors()} />
           <p class="text-sm text-slate-600 sm:col-span-2">
             A password is generated and shown once; the user changes it after signing in.
           </p>
@@ -212,5 +209,158 @@ function NewUser(props: { onCreated: () => void }): JSX.Element {
         </form>
       </Show>
     </div>
+  );
+}
+
+/** The advertisers (or publishers) a user of that role sees: a labelled multi-select with its field errors. */
+function TenantPicker(props: {
+  role: User['role'];
+  value: readonly string[];
+  onChange: (ids: string[]) => void;
+  errors: FormErrors;
+}): JSX.Element {
+  const [advertisers] = createResource(() => listEntities('advertisers', { limit: 500, sort: 'name' }));
+  const [publishers] = createResource(() => listEntities('publishers', { limit: 500, sort: 'name' }));
+  const options = (): { id: string; name: string }[] =>
+    props.role === 'advertiser'
+      ? (advertisers()?.items ?? [])
+      : props.role === 'publisher'
+        ? (publishers()?.items ?? [])
+        : [];
+  return (
+    <Show when={props.role === 'advertiser' || props.role === 'publisher'}>
+      <Field
+        label={props.role === 'advertiser' ? 'Advertisers this user sees' : 'Publishers this user sees'}
+        hint="Ctrl/Cmd-click or Shift + arrow keys to pick several"
+        errors={[...errorsAt(props.errors, '/advertiserIds'), ...errorsAt(props.errors, '/publisherIds')]}
+      >
+        {(a) => (
+          <select
+            id={a.id}
+            multiple
+            class="input h-28"
+            aria-invalid={a.invalid}
+            aria-describedby={a.describedBy}
+            onChange={(e) => props.onChange([...e.currentTarget.selectedOptions].map((o) => o.value))}
+          >
+            <For each={options()}>
+              {(o) => (
+                <option value={o.id} selected={props.value.includes(o.id)}>
+                  {o.name}
+                </option>
+              )}
+            </For>
+          </select>
+        )}
+      </Field>
+    </Show>
+  );
+}
+
+/**
+ * Edit a user's name, role and tenants. Only changed fields are sent, with the version that was read (If-Match):
+ * a 409 means someone else saved first, and what was typed stays.
+ */
+function EditUser(props: { user: User; onClose: () => void; onSaved: () => void }): JSX.Element {
+  const u = props.user;
+  const [name, setName] = createSignal(u.name);
+  const [role, setRole] = createSignal<User['role']>(u.role);
+  const [tenants, setTenants] = createSignal<string[]>(
+    u.role === 'advertiser' ? [...u.advertiserIds] : u.role === 'publisher' ? [...u.publisherIds] : [],
+  );
+  const [errors, setErrors] = createSignal<FormErrors>(NO_ERRORS);
+  const [busy, setBusy] = createSignal(false);
+  const same = (a: readonly string[], b: readonly string[]): boolean =>
+    a.length === b.length && [...a].sort().join() === [...b].sort().join();
+  const submit = async (e: SubmitEvent): Promise<void> => {
+    e.preventDefault();
+    const patch: Record<string, unknown> = {};
+    if (name().trim() !== u.name) patch.name = name().trim();
+    if (role() !== u.role) patch.role = role();
+    const advertiserIds = role() === 'advertiser' ? tenants() : [];
+    const publisherIds = role() === 'publisher' ? tenants() : [];
+    if (!same(advertiserIds, u.advertiserIds)) patch.advertiserIds = advertiserIds;
+    if (!same(publisherIds, u.publisherIds)) patch.publisherIds = publisherIds;
+    if (Object.keys(patch).length === 0) {
+      props.onClose();
+      return;
+    }
+    setBusy(true);
+    try {
+      await updateUser(u.id, u.version, patch);
+      setErrors(NO_ERRORS);
+      props.onSaved();
+    } catch (err) {
+      setErrors(toFormErrors(err));
+      form?.querySelector<HTMLElement>('[aria-invalid="true"]')?.focus();
+    } finally {
+      setBusy(false);
+    }
+  };
+  let form: HTMLFormElement | undefined;
+  return (
+    <form
+      ref={form}
+      onSubmit={submit}
+      class="card mb-4 grid gap-4 sm:grid-cols-2"
+      aria-label={`Edit user ${u.email}`}
+      novalidate
+      onKeyDown={(e) => {
+        if (e.key === 'Escape') props.onClose();
+      }}
+    >
+      <h2 class="text-lg font-semibold sm:col-span-2">Edit {u.email}</h2>
+      <div class="sm:col-span-2">
+        <ErrorList errors={errors().general} />
+      </div>
+      <Field label="Name *" errors={errorsAt(errors(), '/name')}>
+        {(a) => (
+          <input
+            id={a.id}
+            class="input"
+            aria-invalid={a.invalid}
+            aria-describedby={a.describedBy}
+            value={name()}
+            onInput={(e) => setName(e.currentTarget.value)}
+          />
+        )}
+      </Field>
+      <Field
+        label="Role"
+        errors={errorsAt(errors(), '/role')}
+        hint={u.id === me()?.id ? 'This is you: giving up admin locks you out of this screen' : undefined}
+      >
+        {(a) => (
+          <select
+            id={a.id}
+            class="input"
+            aria-invalid={a.invalid}
+            aria-describedby={a.describedBy}
+            value={role()}
+            onChange={(e) => {
+              setRole(e.currentTarget.value as User['role']);
+              setTenants([]);
+            }}
+          >
+            <For each={ROLE_OPTIONS}>
+              {(o) => (
+                <option value={o.value} selected={o.value === role()}>
+                  {o.label}
+                </option>
+              )}
+            </For>
+          </select>
+        )}
+      </Field>
+      <TenantPicker role={role()} value={tenants()} onChange={setTenants} errors={errors()} />
+      <div class="flex gap-2 sm:col-span-2">
+        <button type="submit" class="btn btn-primary" disabled={busy()}>
+          {busy() ? 'Saving…' : 'Save user'}
+        </button>
+        <button type="button" class="btn" onClick={() => props.onClose()}>
+          Cancel
+        </button>
+      </div>
+    </form>
   );
 }
