@@ -61,6 +61,7 @@ export function StatusBadge(props: { status: string }): JSX.Element {
       rejected: 'bg-red-100 text-red-800',
       disabled: 'bg-red-100 text-red-800',
       revoked: 'bg-red-100 text-red-800',
+      stopped: 'bg-red-100 text-red-800',
       archived: 'bg-slate-200 text-slate-700',
     })[props.status] ?? 'bg-slate-100 text-slate-700';
   return (

@@ -278,3 +278,159 @@ export function listAudit(query: Query = {}): Promise<Page<AuditEntry>> {
 export function getJson<T>(path: string, query: Query = {}): Promise<T> {
   return request('GET', path, { query });
 }
+
+// ---------- billing (apps/server/src/http/routes/billing.ts) ----------
+export interface BillingAccount {
+  readonly accountId: string;
+  /** advertiser, publisher, revenue, cash or adjustments */
+  readonly kind: string;
+  /** Advertiser or publisher id; '' for the network's own accounts. */
+  readonly ownerId: string;
+  readonly currency: string;
+  /** > 0 owed to the network, < 0 owed by it (or prepaid funds left). */
+  readonly balanceMicros: number;
+}
+export interface BillingCredit {
+  readonly advertiserId: string;
+  readonly currency: string;
+  readonly creditLimitMicros: number;
+  readonly balanceMicros: number;
+  readonly unpostedMicros: number;
+  readonly availableMicros: number;
+  readonly stopped: boolean;
+}
+export interface Balances {
+  readonly accounts: BillingAccount[];
+  readonly credit: BillingCredit[];
+}
+export interface LedgerLine {
+  readonly accountId: string;
+  readonly kind: string;
+  readonly ownerId: string;
+  readonly amountMicros: number;
+}
+export interface LedgerEntry {
+  readonly id: number;
+  readonly kind: string;
+  readonly currency: string;
+  readonly hour: string | null;
+  readonly advertiserId: string | null;
+  readonly publisherId: string | null;
+  readonly memo: string;
+  readonly createdAt: string;
+  readonly createdBy: string;
+  readonly lines: LedgerLine[];
+}
+export interface LedgerItem {
+  readonly entryId: number;
+  readonly at: string;
+  readonly currency: string;
+  readonly amountMicros: number;
+  readonly note: string;
+}
+export interface Invoice {
+  readonly kind: 'invoice';
+  readonly advertiserId: string;
+  readonly advertiserName: string;
+  readonly month: string;
+  readonly timeZone: string;
+  readonly from: string;
+  readonly to: string;
+  readonly lines: {
+    campaignId: string;
+    campaignName: string;
+    lineItemId: string;
+    lineItemName: string;
+    pricingModel: string;
+    currency: string;
+    impressions: number;
+    clicks: number;
+    conversions: number;
+    spendMicros: number;
+  }[];
+  readonly adjustments: LedgerItem[];
+  readonly payments: LedgerItem[];
+  readonly totals: {
+    currency: string;
+    impressions: number;
+    clicks: number;
+    conversions: number;
+    spendMicros: number;
+    adjustmentsMicros: number;
+    totalMicros: number;
+    paymentsMicros: number;
+    postedMicros: number;
+  }[];
+}
+export interface Statement {
+  readonly kind: 'statement';
+  readonly publisherId: string;
+  readonly publisherName: string;
+  readonly month: string;
+  readonly timeZone: string;
+  readonly from: string;
+  readonly to: string;
+  readonly lines: {
+    siteId: string;
+    siteName: string;
+    placementId: string;
+    placementName: string;
+    currency: string;
+    impressions: number;
+    clicks: number;
+    revenueMicros: number;
+  }[];
+  readonly adjustments: LedgerItem[];
+  readonly payouts: LedgerItem[];
+  readonly totals: {
+    currency: string;
+    impressions: number;
+    clicks: number;
+    revenueMicros: number;
+    adjustmentsMicros: number;
+    totalMicros: number;
+    payoutsMicros: number;
+    postedMicros: number;
+  }[];
+}
+export type BillingParty = { advertiserId: string } | { publisherId: string };
+
+export function getBalances(query: Query = {}): Promise<Balances> {
+  return request('GET', `${API}/billing/balances`, { query });
+}
+export function listLedgerEntries(query: Query = {}): Promise<{ items: LedgerEntry[]; nextBefore: number | null }> {
+  return request('GET', `${API}/billing/entries`, { query });
+}
+export function getInvoice(advertiserId: string, month: string): Promise<Invoice> {
+  return request('GET', `${API}/billing/invoices`, { query: { advertiserId, month } });
+}
+export function getStatement(publisherId: string, month: string): Promise<Statement> {
+  return request('GET', `${API}/billing/statements`, { query: { publisherId, month } });
+}
+/** The printable page (html) or the CSV of an invoice or statement: plain links, the session cookie authenticates GETs. */
+export function billingDocumentHref(
+  doc: 'invoices' | 'statements',
+  ownerId: string,
+  month: string,
+  format: 'html' | 'csv',
+): string {
+  const owner = doc === 'invoices' ? 'advertiserId' : 'publisherId';
+  return `${API}/billing/${doc}${queryString({ [owner]: ownerId, month, format })}`;
+}
+/** Admins. The idempotency key makes a retried click post once. */
+export function postPayment(
+  body: BillingParty & { amountMicros: number; currency: string; reference?: string; idempotencyKey: string },
+): Promise<{ created: boolean; entry: LedgerEntry }> {
+  return request('POST', `${API}/billing/payments`, { body });
+}
+export function postAdjustment(
+  body: BillingParty & { amountMicros: number; currency: string; reason: string; idempotencyKey: string },
+): Promise<{ created: boolean; entry: LedgerEntry }> {
+  return request('POST', `${API}/billing/adjustments`, { body });
+}
+export function setCreditLimit(
+  advertiserId: string,
+  body: { creditLimitMicros: number | null; currency: string },
+): Promise<{ advertiserId: string; currency: string; creditLimitMicros: number | null }> {
+  return request('PUT', `${API}/billing/credit-limits/${encodeURIComponent(advertiserId)}`, { body });
+}
