@@ -4,7 +4,7 @@
  * property test over random rollups (the books balance to the micro and equal the rollups' sums).
  */
 import { randomBytes } from 'node:crypto';
-import { advertiserAccount, type JournalEntryDraft, networkAccount, publisherAccount } from '@marquee/billing';
+import { advertiserAccount, type JournalEntryDraft, networkAccount } from '@marquee/billing';
 import fc from 'fast-check';
 import { type Kysely, sql } from 'kysely';
 import pg from 'pg';
