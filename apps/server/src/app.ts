@@ -8,6 +8,7 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { TARGETING_JSON_SCHEMA } from '@marquee/core';
 import { createRollupConsumer, type RollupConsumer } from '@marquee/reporting';
 import Fastify, { type FastifyPluginAsync, LogController, type RouteOptions } from 'fastify';
+import { Redis } from 'ioredis';
 import { createBlobStorage } from './assets/create-blob-storage.ts';
 import { type BillingRuntime, createBillingRuntime } from './billing/billing-runtime.ts';
 import { CONFIG_DEFAULTS } from './config.ts';
@@ -15,6 +16,7 @@ import type { App, AppDeps, RouteModule } from './deps.ts';
 import { createApiKeyManager } from './http/auth/api-keys.ts';
 import { InMemoryLoginThrottle, type LoginThrottle } from './http/auth/login-throttle.ts';
 import { registerPrincipalResolver } from './http/auth/principal-resolver.ts';
+import { RedisLoginThrottle } from './http/auth/redis-login-throttle.ts';
 import { createSessionManager } from './http/auth/sessions.ts';
 import { registerErrorHandlers, sendError, toMarqueeError } from './http/error-handler.ts';
 import { MarqueeError } from './http/errors.ts';
@@ -51,6 +53,8 @@ export interface AppOptions {
   readonly loginThrottle?: LoginThrottle;
   /** Clock in epoch milliseconds for sessions, keys and the login throttle (tests inject one). */
   readonly now?: () => number;
+  /** Prefix of the rate-limit and login-throttle keys in Redis (config.redisUrl); default "mq:". */
+  readonly redisKeyPrefix?: string;
 }
 
 export interface RegisteredRoute {
@@ -156,7 +160,13 @@ export async function createApp(given: AppDeps, options: AppOptions = {}): Promi
   // Public serving routes (/v1/*, /t/*) are called from any page, without credentials; /api/* gets no CORS.
   registerPublicCors(app);
 
+  // With Redis, the per-IP limit and the login throttle are shared by every worker and server (docs/operations.md).
+  const redis = config.redisUrl ? new Redis(config.redisUrl, { maxRetriesPerRequest: 2 }) : undefined;
+  if (redis) app.addHook('onClose', async () => void (await redis.quit()));
+  const redisPrefix = options.redisKeyPrefix ?? 'mq:';
   await app.register(rateLimit, {
+    // Redis down: the API stays up without its per-IP limit rather than failing every request.
+    ...(redis ? { redis, nameSpace: `${redisPrefix}rl:`, skipOnError: true } : {}),
     global: true,
     max: config.rateLimitPerMinute ?? CONFIG_DEFAULTS.rateLimitPerMinute,
     timeWindow: 60_000,
@@ -176,14 +186,17 @@ export async function createApp(given: AppDeps, options: AppOptions = {}): Promi
 
   const sessions = createSessionManager({ credentials: store.credentials, ttlSeconds: config.sessionTtlSeconds, now });
   const apiKeys = createApiKeyManager({ credentials: store.credentials, logger: deps.logger, now });
+  const throttleOptions = {
+    maxFailuresPerAccount: config.loginMaxFailuresPerAccount ?? CONFIG_DEFAULTS.loginMaxFailuresPerAccount,
+    maxFailuresPerIp: config.loginMaxFailuresPerIp ?? CONFIG_DEFAULTS.loginMaxFailuresPerIp,
+    windowSeconds: config.loginWindowSeconds ?? CONFIG_DEFAULTS.loginWindowSeconds,
+    now,
+  };
   const throttle =
     options.loginThrottle ??
-    new InMemoryLoginThrottle({
-      maxFailuresPerAccount: config.loginMaxFailuresPerAccount ?? CONFIG_DEFAULTS.loginMaxFailuresPerAccount,
-      maxFailuresPerIp: config.loginMaxFailuresPerIp ?? CONFIG_DEFAULTS.loginMaxFailuresPerIp,
-      windowSeconds: config.loginWindowSeconds ?? CONFIG_DEFAULTS.loginWindowSeconds,
-      now,
-    });
+    (redis
+      ? new RedisLoginThrottle({ ...throttleOptions, client: redis, keyPrefix: `${redisPrefix}lt:` })
+      : new InMemoryLoginThrottle(throttleOptions));
   registerPrincipalResolver(app, { store, sessions, apiKeys, secureCookies: config.secureCookies });
 
   await app.register(healthRoutes(lifecycle, store));
