@@ -2,7 +2,7 @@ import { configDefaults, defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
-    testTimeout: 60_000,
+    testTimeout: 180_000, // generous: CI shares 2 cores; fuzz and end-to-end tests take tens of seconds
     hookTimeout: 120_000,
     pool: 'forks',
     fileParallelism: true,
