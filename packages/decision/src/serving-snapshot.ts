@@ -538,7 +538,9 @@ function applyIncrementally(
       const r = servingLineItemOf(lineItems[i]!.lineItem, maps, nowMs, i - old.baseItems);
       if (typeof r !== 'string') inputs.push(r.input);
     }
-    const delta = buildIndex(snapshot.indexKind, inputs, lineItems.length - old.baseItems);
+    const deltaBounds = new Float64Array(lineItems.length - old.baseItems);
+    for (let i = old.baseItems; i < lineItems.length; i++) deltaBounds[i - old.baseItems] = rankBound(lineItems[i]!);
+    const delta = buildIndex(snapshot.indexKind, inputs, lineItems.length - old.baseItems, deltaBounds);
     index = new LayeredIndex(old.baseIndex, layers.dead, delta, old.baseItems, lineItems.length);
     const cappedDelta = buildIndex(
       snapshot.indexKind,
@@ -563,7 +565,8 @@ function applyIncrementally(
 
 /**
  * The base index minus its dead items, plus the delta index (item numbers offset by the base size).
- * Ranked queries walk the base in rank order and return the small delta's matches up front.
+ * Ranked queries merge the two walks by bound (the delta can hold up to MAX_DELTA_ITEMS line items:
+ * a server that took its line items through the API serves from it until the next full build).
  */
 class LayeredIndex implements ConjunctionIndex, RankedCursor {
   readonly out: Int32Array;
@@ -591,15 +594,23 @@ class LayeredIndex implements ConjunctionIndex, RankedCursor {
       const item = bout[i]!;
       if (this.dead[item] !== 1) this.out[n++] = item;
     }
-    const dn = this.delta.match(a);
+    const delta = this.delta.ranked;
+    const dn = delta ? delta.begin(a) : this.delta.match(a);
     const dout = this.delta.out;
     for (let i = 0; i < dn; i++) this.out[n++] = dout[i]! + this.offset;
     return n;
   }
   peekBound(): number {
-    return this.base.ranked!.peekBound();
+    const b = this.base.ranked!.peekBound();
+    const d = this.delta.ranked?.peekBound() ?? Number.POSITIVE_INFINITY;
+    return b < d ? b : d;
   }
   advance(): number {
+    const delta = this.delta.ranked;
+    if (delta && delta.peekBound() < this.base.ranked!.peekBound()) {
+      const item = delta.advance();
+      return item >= 0 ? item + this.offset : -1;
+    }
     const item = this.base.ranked!.advance();
     return item >= 0 && this.dead[item] === 1 ? -1 : item;
   }
