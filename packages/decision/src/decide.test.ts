@@ -13,6 +13,7 @@ import {
 import type { DecisionRequest } from './decision-request.ts';
 import { FixedPriorPredictor } from './fixed-prior-predictor.ts';
 import * as f from './fixtures.ts';
+import { KeyedConjunctionIndex } from './keyed-conjunction-index.ts';
 import type { FrequencyCapView } from './ports.ts';
 import { mulberry32 } from './rng.ts';
 import { applyChanges, buildServingSnapshot, type IndexKind, type ServingSnapshot } from './serving-snapshot.ts';
@@ -635,9 +636,18 @@ describe('snapshot updates', () => {
         const ports: DecidePorts = { frequencyCaps: caps, predictor: new FixedPriorPredictor({ ctrPpm: 2_000 }) };
         const scanned = run(s, r, { ...ports, matcher: 'scan' }, q);
         expect(s.index.ranked).toBeDefined();
-        expect(run(s, r, { ...ports, matcher: 'index' }, q)).toEqual(scanned);
+        // Ranked walks only (eagerEntries 0), and short lists verified at once (the default threshold).
+        for (const eager of [0, KeyedConjunctionIndex.eagerEntries]) {
+          const saved = KeyedConjunctionIndex.eagerEntries;
+          KeyedConjunctionIndex.eagerEntries = eager;
+          try {
+            expect(run(s, r, { ...ports, matcher: 'index' }, q)).toEqual(scanned);
+            expect(run(layered, r, { ...ports, matcher: 'index' }, q)).toEqual(scanned);
+          } finally {
+            KeyedConjunctionIndex.eagerEntries = saved;
+          }
+        }
         expect(run(s, r, { ...ports, matcher: 'full-index' }, q)).toEqual(scanned);
-        expect(run(layered, r, { ...ports, matcher: 'index' }, q)).toEqual(scanned);
         expect(run(s, { ...r, explain: true }, ports, q).placements).toEqual(scanned.placements);
         // The caps prefetch (capped-only index) names exactly the capped line items whose targeting matches.
         const want = new Set<string>();

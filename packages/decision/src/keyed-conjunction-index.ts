@@ -72,6 +72,8 @@ interface Parts {
  * arithmetic, is the cost of a verification.
  */
 export class KeyedConjunctionIndex implements ConjunctionIndex, RankedCursor {
+  /** Below this many entries in a request's lists, a ranked query verifies them all at once (see begin); tests vary it. */
+  static eagerEntries = 64;
   private readonly dict: Map<string, Map<string, number>>;
   private readonly postStart: Int32Array;
   private readonly entItem: Int32Array;
@@ -307,9 +309,28 @@ export class KeyedConjunctionIndex implements ConjunctionIndex, RankedCursor {
     return this.verifyRange(this.alwaysStart, this.entItem.length, count);
   }
 
-  /** Ranked query: nothing is verified up front; every list (and the "always" one) gets a cursor. */
+  /**
+   * Ranked query: every list the request touches (and the "always" one) gets a cursor and nothing is
+   * verified up front; except when the lists are short in total, where verifying them all at once
+   * costs less than merging cursors (the matches are returned, unranked, for the caller to rank).
+   */
   begin(a: Assignment): number {
     const n = this.stampRequest(a);
+    const eager = KeyedConjunctionIndex.eagerEntries;
+    let total = this.entItem.length - this.alwaysStart;
+    for (let i = 0; i < n && total <= eager; i++) {
+      const v = this.reqIds[i]!;
+      total += this.postStart[v + 1]! - this.postStart[v]!;
+    }
+    if (total <= eager) {
+      this.lSize = 0;
+      let count = 0;
+      for (let i = 0; i < n; i++) {
+        const v = this.reqIds[i]!;
+        count = this.verifyRange(this.postStart[v]!, this.postStart[v + 1]!, count);
+      }
+      return this.verifyRange(this.alwaysStart, this.entItem.length, count);
+    }
     if (this.lPos.length < n + 1) {
       this.lPos = new Int32Array(2 * n + 2);
       this.lEnd = new Int32Array(2 * n + 2);
