@@ -28,7 +28,7 @@ export function balanceMeaning(a: Pick<BillingAccount, 'kind' | 'balanceMicros' 
   if (a.balanceMicros === 0) return 'settled';
   if (a.kind === 'advertiser') return a.balanceMicros > 0 ? `owes ${amount}` : `${amount} prepaid left`;
   if (a.kind === 'publisher') return a.balanceMicros < 0 ? `${amount} earned, not paid out` : `${amount} paid ahead`;
-  return a.kind;
+  return '—';
 }
 
 /** A key the server accepts (`^[A-Za-z0-9_.:-]{1,100}$`); randomUUID needs a secure context, so there is a fallback. */
