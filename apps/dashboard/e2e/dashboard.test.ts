@@ -258,6 +258,20 @@ describe.skipIf(!hasChromium)('dashboard in Chromium', () => {
     await page.goto(`${marquee.url}/admin/users`);
     await page.locator('tbody tr').first().waitFor();
     await shot(page, '13-users');
+    // The edit form opens with the user's role and tenants; nothing changed, so saving sends nothing.
+    await page.getByRole('button', { name: 'Edit Sky Trafficker' }).click();
+    const edit = page.getByRole('form', { name: 'Edit user trafficker@skyward.example' });
+    await expect.poll(() => edit.getByLabel('Role').inputValue()).toBe('advertiser');
+    await expect
+      .poll(() =>
+        edit
+          .getByLabel('Advertisers this user sees')
+          .evaluate((s: HTMLSelectElement) => [...s.selectedOptions].map((o) => o.text)),
+      )
+      .toEqual(['Skyward Airlines']);
+    await shot(page, '13b-user-edit');
+    await edit.getByRole('button', { name: 'Save user' }).click();
+    await expect.poll(() => edit.count()).toBe(0);
     await page.goto(`${marquee.url}/api-keys`);
     await page.getByLabel('Name *').fill('e2e reporting script');
     await page.getByRole('button', { name: 'Create key' }).click();
@@ -266,6 +280,56 @@ describe.skipIf(!hasChromium)('dashboard in Chromium', () => {
     await page.goto(`${marquee.url}/admin/audit`);
     await page.locator('tbody tr').first().waitFor();
     await shot(page, '15-audit');
+  });
+
+  it('creates an audience, with the server refusing a malformed key at its field', async () => {
+    await page.goto(`${marquee.url}/audiences`);
+    await page.getByRole('heading', { name: 'Audiences' }).waitFor();
+    await page.getByRole('link', { name: 'New audience' }).click();
+    await page.getByLabel('Advertiser').selectOption(created.advertiser);
+    await page.getByLabel('Name *').fill('Spring cart abandoners');
+    await page.getByLabel('Targeting key *').fill('Spring Cart!');
+    await page.getByLabel('Status').selectOption('active');
+    await page.getByLabel('Membership lasts (days)').fill('30');
+    await page.getByRole('button', { name: 'Create audience' }).click();
+    const key = page.getByLabel('Targeting key *');
+    await expect.poll(() => key.getAttribute('aria-invalid')).toBe('true');
+    await expect.poll(() => page.getByLabel('Name *').inputValue()).toBe('Spring cart abandoners');
+    await shot(page, '18-audience-field-error');
+    await key.fill('spring_cart_abandoners');
+    await page.getByRole('button', { name: 'Create audience' }).click();
+    await page.waitForURL(/\/audiences\/aud_/);
+    await page.getByRole('heading', { name: 'Spring cart abandoners' }).waitFor();
+    await page.goto(`${marquee.url}/audiences`);
+    const audienceRow = page.locator('tbody tr', { hasText: 'spring_cart_abandoners' });
+    await expect.poll(() => audienceRow.textContent()).toContain('E2E Running Shoes');
+    await shot(page, '19-audiences');
+  });
+
+  it("billing: an admin records a payment, sees the balances and opens this month's invoice", async () => {
+    await page.goto(`${marquee.url}/billing`);
+    await page.getByRole('heading', { name: 'Billing' }).waitFor();
+    const payment = page.getByRole('form', { name: 'Record a payment' });
+    await payment.getByLabel('Advertiser', { exact: true }).selectOption(created.advertiser);
+    await payment.getByLabel('Amount').fill('1,250.50');
+    await payment.getByLabel('Reference').fill('e2e wire 42');
+    await payment.getByRole('button', { name: 'Record payment' }).click();
+    await expect.poll(() => payment.getByRole('status').textContent()).toMatch(/^Payment of \$1,250\.50 posted/);
+    const balances = page.getByTestId('balances');
+    const row = balances.locator('tr', { hasText: 'E2E Running Shoes' });
+    await expect.poll(() => row.textContent()).toContain('prepaid left');
+    const month = new Date().toISOString().slice(0, 7);
+    await page.getByRole('form', { name: 'Open an invoice' }).getByLabel('Advertiser').selectOption(created.advertiser);
+    await page.getByRole('button', { name: `Open invoice for ${month}` }).click();
+    const invoice = page.getByTestId('invoice');
+    await expect
+      .poll(() => invoice.getByRole('heading').first().textContent())
+      .toBe(`Invoice ${month} · E2E Running Shoes`);
+    await expect.poll(() => invoice.textContent()).toContain('e2e wire 42');
+    await expect
+      .poll(() => invoice.getByRole('link', { name: /Printable invoice/ }).getAttribute('href'))
+      .toBe(`/api/v1/billing/invoices?advertiserId=${created.advertiser}&month=${month}&format=html`);
+    await shot(page, '20-billing-admin');
   });
 
   it('changes route fast', async () => {
@@ -310,6 +374,14 @@ describe.skipIf(!hasChromium)('dashboard in Chromium', () => {
     await page.goto(`${marquee.url}/publishers`);
     await expect.poll(() => page.getByText('This page is not available for your role').isVisible()).toBe(true);
     await shot(page, '16-advertiser-user-denied');
+    // Billing for an advertiser's user: its own balance and invoices, no statements and no admin postings.
+    await page.goto(`${marquee.url}/billing`);
+    await page.getByRole('heading', { name: 'Invoices' }).waitFor();
+    await page.waitForLoadState('networkidle');
+    await expect.poll(() => page.getByRole('heading', { name: 'Earnings statements' }).count()).toBe(0);
+    await expect.poll(() => page.getByRole('form', { name: 'Record a payment' }).count()).toBe(0);
+    await expect.poll(() => page.getByText('E2E Running Shoes').count()).toBe(0);
+    await shot(page, '21-billing-advertiser-user');
 
     await page.setViewportSize({ width: 390, height: 844 });
     await page.goto(`${marquee.url}/campaigns`);
