@@ -14,13 +14,14 @@ describe('GET /metrics', () => {
     for (const id of ['usr_aaaaaaaaaa', 'usr_bbbbbbbbbb', 'usr_cccccccccc']) {
       await t.app.inject({ method: 'GET', url: `/api/v1/users/${id}`, headers: t.admin.headers });
     }
-    await t.app.inject({ method: 'GET', url: '/no/such/path/123' });
+    // (GET of an unknown path is the dashboard's SPA fallback; no route takes this POST.)
+    await t.app.inject({ method: 'POST', url: '/no/such/path/123' });
     const res = await t.app.inject({ method: 'GET', url: '/metrics' });
     expect(res.statusCode).toBe(200);
     expect(res.headers['content-type']).toContain('text/plain');
     const text = res.body;
     expect(text).toContain('marquee_http_requests_total{method="GET",route="/api/v1/users/:id",status="404"} 3');
-    expect(text).toContain('marquee_http_requests_total{method="GET",route="unmatched",status="404"} 1');
+    expect(text).toContain('marquee_http_requests_total{method="POST",route="unmatched",status="404"} 1');
     expect(text).toMatch(
       /marquee_http_request_duration_seconds_bucket\{le="[0-9.+Inf]+",method="GET",route="\/api\/v1\/users\/:id",status="404"\} \d+/,
     );
