@@ -13,6 +13,11 @@ const BENCHES: Record<string, { file: string; what: string; node?: string[] }> =
   },
   'decisions-http': { file: 'decisions-http.ts', what: 'POST /v1/decisions vs a bare node:http server: peak, p99' },
   'event-log': { file: 'event-log.ts', what: 'durable batch appends vs a plain write+fsync loop' },
+  'tracking-pixel': {
+    file: 'tracking-pixel.ts',
+    what: 'GET /t/impression (durable) vs a bare node:http GIF; lag to the report',
+  },
+  ingest: { file: 'ingest.ts', what: 'batch ingestion events/s (HTTP and service) vs a plain write+fsync loop' },
   'rollup-lag': { file: 'rollup-lag.ts', what: 'rollup consumer throughput and event-to-report lag' },
   'store-list': { file: 'store-list.ts', what: 'paging 100k line items: repository vs raw SQL, both backends' },
   'management-api': { file: 'management-api.ts', what: 'GET /api/v1/line-items over 100k rows vs store list()' },

@@ -1,0 +1,230 @@
+/**
+ * Batch ingestion into the embedded event log, durable (one fdatasync per group commit), in events/s, beside a
+ * plain loop that appends the same bytes to a file with one write + one fdatasync per batch (issue 4, "Speed"):
+ *
+ *   1. service: the tracking service without HTTP (TrackingService.inspectToken for every event, settle = the
+ *      in-memory dedup claims, commit = ONE append of the batch + spend/attribution effects), in process;
+ *   2. http: `POST /api/v1/events` on a real Marquee process (one core: one Node process), JSON arrays of signed
+ *      impression tokens for distinct decisions, API key auth, CONCURRENCY batches in flight;
+ *   3. baseline: the same number of events, the same encoded bytes per event, one write + fdatasync per batch.
+ *
+ * Rounds alternate baseline / service / http; medians and ratios are printed. Goal: >= 300,000 events/s and
+ * >= 0.5x the plain loop.
+ *
+ *   node --import tsx bench/ingest.ts [--rounds 3] [--batch 5000] [--batches 20] [--concurrency 2]
+ *   BENCH_CPU_PROF=/tmp/prof node --import tsx bench/ingest.ts   # --cpu-prof of the Marquee process
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import fsp from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { parseArgs } from 'node:util';
+import { servingOf, trackingOf } from '../apps/server/src/app.ts';
+import { startMarquee } from '../apps/server/src/testing/marquee-process.ts';
+import { createTestApp } from '../apps/server/src/testing/test-app.ts';
+import { createTrackingNetwork, signIn } from '../apps/server/src/testing/tracking-network.ts';
+import type { Judged } from '../apps/server/src/tracking/tracking-service.ts';
+import { seedWorld } from '../apps/server/src/tracking/tracking-world.ts';
+import { encodeEvents } from '../packages/events/src/index.ts';
+import { type TrackingClaims, UrlSigner } from '../packages/tracking/src/url-signer.ts';
+
+const { values } = parseArgs({
+  options: {
+    rounds: { type: 'string', default: '3' },
+    batch: { type: 'string', default: '5000' },
+    batches: { type: 'string', default: '20' },
+    concurrency: { type: 'string', default: '2' },
+  },
+});
+const ROUNDS = Number(values.rounds);
+const BATCH = Number(values.batch);
+const BATCHES = Number(values.batches);
+const CONCURRENCY = Number(values.concurrency);
+const EVENTS = BATCH * BATCHES;
+
+const median = (xs: number[]) => {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+};
+const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
+
+/** Signed impression tokens of distinct decisions of the given line items (so dedup never short-circuits). */
+function tokens(
+  signer: UrlSigner,
+  n: number,
+  items: readonly { lineItemId: string; placementId: string; priceMicros: number }[],
+) {
+  const now = Date.now();
+  const out: string[] = new Array(n);
+  for (let i = 0; i < n; i++) {
+    const li = items[i % items.length]!;
+    const claims: TrackingClaims = {
+      decisionId: randomUUID(),
+      lineItemId: li.lineItemId,
+      creativeId: 'cr_bench',
+      campaignId: 'cmp_bench',
+      advertiserId: 'adv_bench',
+      placementId: li.placementId,
+      siteId: 'site_bench',
+      publisherId: 'pub_bench',
+      priceMicros: li.priceMicros,
+      pricingModel: 'cpm',
+      currency: 'USD',
+      iat: now,
+      exp: now + 3_600_000,
+      userKey: `u-${i % 10_000}`,
+      country: 'US',
+      device: 'desktop',
+    };
+    out[i] = signer.sign('impression', claims);
+  }
+  return out;
+}
+
+const work = await fsp.mkdtemp(path.join(os.tmpdir(), 'marquee-bench-ingest-'));
+
+// ------------------------------------------------------------------ in-process service
+const t = await createTestApp({ config: { dataDir: path.join(work, 'service'), rollups: false } });
+const w = await seedWorld(t.store);
+await servingOf(t.app).state.waitFor((await t.store.feed.loadSnapshot()).seq);
+const service = trackingOf(t.app).service!;
+const localSigner = servingOf(t.app).signer;
+const localItems = [
+  { lineItemId: w.lineItems.cpm, placementId: w.placements.cpm, priceMicros: 4_000 },
+  { lineItemId: w.lineItems.b, placementId: w.placements.b, priceMicros: 1_000 },
+];
+let sampleBytes: Uint8Array[] = [];
+
+async function runService(): Promise<number> {
+  const all = tokens(localSigner, EVENTS, localItems);
+  const meta = { ip: '203.0.113.7', ua: 'bench', source: 'batch' };
+  const t0 = performance.now();
+  const inFlight: Promise<void>[] = [];
+  for (let b = 0; b < BATCHES; b++) {
+    const nowMs = Date.now();
+    const judged: Judged[] = new Array(BATCH);
+    for (let i = 0; i < BATCH; i++) {
+      judged[i] = service.inspectToken('impression', all[b * BATCH + i]!, undefined, meta, nowMs);
+    }
+    const settled = service.settle(judged);
+    if (!Array.isArray(settled)) await settled;
+    if (sampleBytes.length === 0) sampleBytes = encodeEvents(judged.map((j) => j.event)).map((e) => e.data);
+    inFlight.push(service.commit(judged));
+    if (inFlight.length >= CONCURRENCY) await inFlight.shift();
+  }
+  await Promise.all(inFlight);
+  return EVENTS / ((performance.now() - t0) / 1000);
+}
+
+// ------------------------------------------------------------------ baseline
+async function runBaseline(): Promise<number> {
+  const file = await fsp.open(path.join(work, `plain-${randomBytes(3).toString('hex')}.log`), 'a');
+  const t0 = performance.now();
+  for (let b = 0; b < BATCHES; b++) {
+    // The same bytes per event as the service wrote (a sample batch, cycled), framed as the log frames them.
+    let bytes = 0;
+    for (let i = 0; i < BATCH; i++) bytes += 8 + sampleBytes[i % sampleBytes.length]!.byteLength;
+    const buf = Buffer.allocUnsafe(bytes);
+    let off = 0;
+    for (let i = 0; i < BATCH; i++) {
+      const data = sampleBytes[i % sampleBytes.length]!;
+      buf.writeUInt32LE(data.byteLength, off);
+      buf.writeUInt32LE(0, off + 4);
+      buf.set(data, off + 8);
+      off += 8 + data.byteLength;
+    }
+    await file.write(buf, 0, bytes);
+    await file.datasync();
+  }
+  const rate = EVENTS / ((performance.now() - t0) / 1000);
+  await file.close();
+  return rate;
+}
+
+// ------------------------------------------------------------------ over HTTP (a real Marquee process)
+const key = randomBytes(32);
+const profile = process.env['BENCH_CPU_PROF'];
+const marquee = await startMarquee({
+  MARQUEE_DEMO_DATA: 'false',
+  MARQUEE_ADMIN_PASSWORD: 'bench-admin-password',
+  MARQUEE_RATE_LIMIT_PER_MINUTE: '100000000',
+  MARQUEE_TRACKING_KEYS: `bench:${key.toString('base64url')}`,
+  MARQUEE_DATA_DIR: path.join(work, 'marquee'),
+  ...(profile ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${path.resolve(profile)}` } : {}),
+});
+const api = await signIn(marquee.url, 'admin@localhost', 'bench-admin-password');
+const network = await createTrackingNetwork(api, 2, 0);
+const remoteSigner = new UrlSigner([{ kid: 'bench', secret: key }]);
+const remoteItems = network.lineItems.map((li) => ({
+  lineItemId: li.id,
+  placementId: li.placementId,
+  priceMicros: Math.floor(li.rateMicros / 1000),
+}));
+
+async function runHttp(): Promise<number> {
+  const all = tokens(remoteSigner, EVENTS, remoteItems);
+  const bodies: string[] = [];
+  for (let b = 0; b < BATCHES; b++) {
+    bodies.push(JSON.stringify(all.slice(b * BATCH, (b + 1) * BATCH).map((token) => ({ kind: 'impression', token }))));
+  }
+  let next = 0;
+  let accepted = 0;
+  const t0 = performance.now();
+  await Promise.all(
+    Array.from({ length: CONCURRENCY }, async () => {
+      while (next < bodies.length) {
+        const body = bodies[next++]!;
+        const res = await fetch(`${marquee.url}/api/v1/events`, {
+          method: 'POST',
+          headers: { ...api.headers, 'content-type': 'application/json' },
+          body,
+        });
+        const text = await res.text();
+        if (res.status !== 200) throw new Error(`batch: ${res.status} ${text.slice(0, 300)}`);
+        accepted += (JSON.parse(text) as { accepted: number }).accepted;
+      }
+    }),
+  );
+  const rate = EVENTS / ((performance.now() - t0) / 1000);
+  if (accepted !== EVENTS) throw new Error(`accepted ${accepted} of ${EVENTS}`);
+  return rate;
+}
+
+const results = { baseline: [] as number[], service: [] as number[], http: [] as number[] };
+try {
+  await runService(); // warm-up (also fills sampleBytes)
+  await runHttp();
+  for (let r = 0; r < ROUNDS; r++) {
+    results.baseline.push(await runBaseline());
+    results.service.push(await runService());
+    results.http.push(await runHttp());
+    console.log(
+      `round ${r + 1}: baseline ${fmt(results.baseline.at(-1)!)}  service ${fmt(results.service.at(-1)!)}  ` +
+        `http ${fmt(results.http.at(-1)!)} events/s`,
+    );
+  }
+  const base = median(results.baseline);
+  const avg = sampleBytes.reduce((s, b) => s + b.byteLength, 0) / sampleBytes.length;
+  console.log(
+    `\nbatch ingestion, ${fmt(EVENTS)} impression events per round in batches of ${fmt(BATCH)} ` +
+      `(${CONCURRENCY} in flight), ${Math.round(avg)} bytes/event, median of ${ROUNDS} rounds\n`,
+  );
+  console.log('| path                                   | events/s  | vs plain loop | goal                 |');
+  console.log('| -------------------------------------- | --------: | ------------: | -------------------- |');
+  console.log(
+    `| plain loop: write + fdatasync per batch | ${fmt(base).padStart(9)} | 1.00x         |                      |`,
+  );
+  for (const [name, label] of [
+    ['service', 'TrackingService (no HTTP)             '],
+    ['http', 'POST /api/v1/events (Marquee process)  '],
+  ] as const) {
+    const m = median(results[name]);
+    console.log(`| ${label} | ${fmt(m).padStart(9)} | ${(m / base).toFixed(2)}x         | >= 300,000, >= 0.5x |`);
+  }
+} finally {
+  await marquee.stop();
+  await t.close();
+  await fsp.rm(work, { recursive: true, force: true });
+}
