@@ -5,6 +5,7 @@
  * Lists use keyset pagination ((sort column, id) > (cursor value, cursor id)) on (column, id) indexes:
  * page N costs the same as page 1, unlike OFFSET, and concurrent inserts never shift rows between pages.
  */
+import { createHash } from 'node:crypto';
 import { newId } from '@marquee/core';
 import { type Expression, type ExpressionBuilder, type Insertable, type SqlBool, sql } from 'kysely';
 import { decodeCursor, encodeCursor } from './cursor.ts';
@@ -285,8 +286,8 @@ export class PostgresEntityRepository<K extends EntityKind> implements EntityRep
       action,
       kind: this.#d.kind,
       entityId: after.id,
-      before: before ?? null,
-      after,
+      before: before ? redactSecrets(before) : null,
+      after: redactSecrets(after),
       advertiserId: this.#d.side === 'advertiser' ? tenant : null,
       publisherId: this.#d.side === 'publisher' ? tenant : null,
     });
@@ -339,4 +340,22 @@ function stripMeta(fields: AnyFields): AnyFields {
   const out: AnyFields = {};
   for (const [k, v] of Object.entries(fields)) if (!META_FIELDS.has(k) && v !== undefined) out[k] = v;
   return out;
+}
+
+/**
+ * Fields that hold credentials: the audit log records that they changed (a short fingerprint, so a rotation
+ * shows), never their values.
+ */
+const SECRET_FIELDS = ['postbackSecret'] as const;
+
+function redactSecrets<T extends AnyFields>(entity: T): T {
+  if (!SECRET_FIELDS.some((f) => f in entity)) return entity;
+  const copy: AnyFields = { ...entity };
+  for (const f of SECRET_FIELDS) {
+    const value = copy[f];
+    if (typeof value === 'string') {
+      copy[f] = `[redacted sha256:${createHash('sha256').update(value).digest('hex').slice(0, 8)}]`;
+    }
+  }
+  return copy as T;
 }

@@ -145,6 +145,32 @@ describe('postback secret, postback and batch ingestion', () => {
     }
     const rotated = (await t.app.inject({ method: 'POST', url, headers: t.admin.headers })).json().postbackSecret;
     expect(rotated).not.toBe(secret);
+    // A read-only user may see the advertiser, not the secret that lets its holder record billable conversions.
+    const readonly = await t.createUser({ role: 'readonly' });
+    expect((await t.app.inject({ method: 'GET', url, headers: readonly.headers })).statusCode).toBe(403);
+    expect((await t.app.inject({ method: 'POST', url, headers: readonly.headers })).statusCode).toBe(403);
+    const seen = await t.app.inject({ method: 'GET', url: `/api/v1/advertisers/${w.advA}`, headers: readonly.headers });
+    expect(seen.statusCode).toBe(200);
+    expect(seen.json()).not.toHaveProperty('postbackSecret');
+    const listed = await t.app.inject({ method: 'GET', url: '/api/v1/advertisers', headers: t.admin.headers });
+    expect(listed.body).not.toContain(rotated);
+    // The secret cannot be set through the entity API, and the audit log records rotations without the value.
+    const setDirectly = await t.app.inject({
+      method: 'PATCH',
+      url: `/api/v1/advertisers/${w.advA}`,
+      headers: { ...t.admin.headers, 'if-match': `"${seen.json().version}"` },
+      payload: { postbackSecret: 'A'.repeat(43) },
+    });
+    expect(setDirectly.statusCode).toBe(400);
+    const audit = await t.app.inject({
+      method: 'GET',
+      url: `/api/v1/audit-log?entityId=${w.advA}`,
+      headers: t.admin.headers,
+    });
+    expect(audit.statusCode).toBe(200);
+    expect(audit.body).not.toContain(secret);
+    expect(audit.body).not.toContain(rotated);
+    expect(audit.body).toMatch(/\[redacted sha256:[0-9a-f]{8}\]/);
     // A PATCH of the advertiser keeps the secret.
     const adv = (
       await t.app.inject({ method: 'GET', url: `/api/v1/advertisers/${w.advA}`, headers: advA.headers })

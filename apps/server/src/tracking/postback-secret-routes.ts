@@ -1,7 +1,9 @@
 /**
  * The advertiser's conversion postback secret: read it, or create/rotate it (the old one stops working
- * once the new one is live, within a second). Admins and the advertiser's own users; tenant-walled like
- * every advertiser route (another tenant's advertiser is a 404).
+ * once the new one is live, within a second). Admins and the advertiser's own users with write rights (a
+ * read-only user or read-scoped key gets 403: the secret lets its holder record billable conversions);
+ * tenant-walled like every advertiser route (another tenant's advertiser is a 404). The secret is not part
+ * of the advertiser entity in the API and is redacted in the audit log.
  */
 import { randomBytes } from 'node:crypto';
 import { Id } from '@marquee/core';
@@ -35,8 +37,10 @@ export function postbackSecretRoutes(deps: AppDeps) {
     app.get(
       '/api/v1/advertisers/:id/postback-secret',
       {
+        preHandler: requireWrite,
         schema: {
           summary: "Read an advertiser's conversion postback secret",
+          description: 'Needs write rights on the advertiser (read-only users and read-scoped keys get 403).',
           tags: ['tracking'],
           security: AUTHENTICATED,
           params: IdParams,

@@ -80,12 +80,16 @@ export interface EntitySchemas {
   readonly patch: SchemaObject;
 }
 
+const { postbackSecret: _serverGenerated, ...ADVERTISER_API_FIELDS } = AdvertiserFields;
+
 export const ENTITY_SCHEMAS: { readonly [K in Exclude<EntityKind, 'user'>]: EntitySchemas } = {
   advertiser: {
-    entity: Advertiser,
+    // The postback secret is server-generated and never part of the entity's API shape: only writers read it,
+    // through GET /api/v1/advertisers/{id}/postback-secret (tracking/postback-secret-routes.ts).
+    entity: Type.Omit(Advertiser, ['postbackSecret']),
     fields: fieldsSchema(AdvertiserFields),
-    create: createSchema(AdvertiserFields, { status: 'active', currency: 'USD', categories: [] }),
-    patch: patchSchema(AdvertiserFields),
+    create: createSchema(ADVERTISER_API_FIELDS, { status: 'active', currency: 'USD', categories: [] }),
+    patch: patchSchema(ADVERTISER_API_FIELDS),
   },
   campaign: {
     entity: Campaign,
