@@ -74,7 +74,10 @@ export interface ListQuery {
 export interface Page<T> {
   readonly items: T[];
   readonly nextCursor: string | null;
-  /** Exact total of matching rows (counted with the same filters). */
+  /**
+   * Exact total of matching rows (counted with the same filters) when the first page was read; later pages
+   * (read with a cursor) repeat that first count rather than counting again.
+   */
   readonly total: number;
 }
 

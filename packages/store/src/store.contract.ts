@@ -318,6 +318,28 @@ export function describeStoreContract(name: string, open: () => Promise<Store>, 
       }
     });
 
+    it('counts the total for the first page and carries it in the cursor to the next ones', async () => {
+      const adv = ok(await store.repos.advertiser.create(fixtures.advertiser(), actor));
+      for (let i = 0; i < 3; i++) ok(await store.repos.campaign.create(fixtures.campaign(adv.id), actor));
+      const first = await store.repos.campaign.list({ filters: { advertiserId: adv.id }, limit: 2 }, ALL);
+      expect(first.total).toBe(3);
+      ok(await store.repos.campaign.create(fixtures.campaign(adv.id), actor));
+      const second = await store.repos.campaign.list(
+        { filters: { advertiserId: adv.id }, limit: 2, cursor: first.nextCursor! },
+        ALL,
+      );
+      // The page itself is current (the new row is there); the total is the first page's count.
+      expect(second.items).toHaveLength(2);
+      expect(second.total).toBe(3);
+      expect((await store.repos.campaign.list({ filters: { advertiserId: adv.id } }, ALL)).total).toBe(4);
+      // A cursor whose total was tampered with into a non-count is refused like any other bad cursor.
+      const [sort, value, id] = JSON.parse(Buffer.from(first.nextCursor!, 'base64url').toString('utf8'));
+      const forged = Buffer.from(JSON.stringify([sort, value, id, -1])).toString('base64url');
+      await expect(
+        store.repos.campaign.list({ filters: { advertiserId: adv.id }, cursor: forged }, ALL),
+      ).rejects.toThrow();
+    });
+
     it('rejects malformed, tampered and foreign cursors with BadCursorError', async () => {
       const { adv, cmp } = await advertiserWithCampaign();
       await store.repos.lineItem.createMany(
