@@ -88,7 +88,16 @@ export async function createTracking(deps: AppDeps, options: TrackingOptions = {
         maxClicksPerDecision: config.trackingMaxClicks ?? CONFIG_DEFAULTS.trackingMaxClicks,
         conversionDedupMs: Math.max(windows.clickMs, windows.viewMs, DAY_MS),
         onCommitted: (events) => {
-          for (const e of events) metrics.events.inc({ kind: e.kind, verdict: e.reason || e.verdict });
+          // One counter update per (kind, verdict) of the batch, not per event: a batch has 10,000.
+          const counts = new Map<string, { kind: string; verdict: string; n: number }>();
+          for (const e of events) {
+            const verdict = e.reason || e.verdict;
+            const key = `${e.kind}\u0000${verdict}`;
+            const c = counts.get(key);
+            if (c) c.n++;
+            else counts.set(key, { kind: e.kind, verdict, n: 1 });
+          }
+          for (const c of counts.values()) metrics.events.inc({ kind: c.kind, verdict: c.verdict }, c.n);
         },
       });
       tracking.service = service;
