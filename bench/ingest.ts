@@ -14,6 +14,7 @@
  * per event split into its steps. Goal: >= 300,000 events/s and >= 0.5x the plain loop.
  *
  *   node --import tsx bench/ingest.ts [--rounds 3] [--batch 10000] [--batches 10] [--concurrency 2] [--rollups false]
+ *                                     [--format json|ndjson]
  *   node --cpu-prof --cpu-prof-dir=/tmp/prof --import tsx bench/ingest.ts   # profile of the service path (this process)
  */
 import { randomBytes, randomUUID } from 'node:crypto';
@@ -40,6 +41,8 @@ const { values } = parseArgs({
     // 'false' runs the Marquee process without its rollup consumer (which otherwise decodes and aggregates every
     // ingested event on the same core): the HTTP path alone.
     rollups: { type: 'string', default: 'true' },
+    // The request body: a JSON array, or NDJSON (application/x-ndjson, one event per line).
+    format: { type: 'string', default: 'json' },
   },
 });
 const ROUNDS = Number(values.rounds);
@@ -47,6 +50,7 @@ const BATCH = Number(values.batch);
 const BATCHES = Number(values.batches);
 const CONCURRENCY = Number(values.concurrency);
 const EVENTS = BATCH * BATCHES;
+const NDJSON = values.format === 'ndjson';
 
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -198,7 +202,8 @@ async function runHttp(): Promise<number> {
   const all = tokens(remoteSigner, EVENTS, remoteItems);
   const bodies: string[] = [];
   for (let b = 0; b < BATCHES; b++) {
-    bodies.push(JSON.stringify(all.slice(b * BATCH, (b + 1) * BATCH).map((token) => ({ kind: 'impression', token }))));
+    const items = all.slice(b * BATCH, (b + 1) * BATCH).map((token) => ({ kind: 'impression', token }));
+    bodies.push(NDJSON ? items.map((item) => JSON.stringify(item)).join('\n') : JSON.stringify(items));
   }
   let next = 0;
   let accepted = 0;
@@ -209,7 +214,7 @@ async function runHttp(): Promise<number> {
         const body = bodies[next++]!;
         const res = await fetch(`${marquee.url}/api/v1/events`, {
           method: 'POST',
-          headers: { ...api.headers, 'content-type': 'application/json' },
+          headers: { ...api.headers, 'content-type': NDJSON ? 'application/x-ndjson' : 'application/json' },
           body,
         });
         const text = await res.text();
@@ -243,7 +248,8 @@ try {
   console.log(
     `\nbatch ingestion, ${fmt(EVENTS)} impression events per round in batches of ${fmt(BATCH)} ` +
       `(${CONCURRENCY} in flight), ${Math.round(avg)} bytes/event, median of ${ROUNDS} rounds, ` +
-      `rollup consumer in the Marquee process: ${values.rollups === 'false' ? 'off' : 'on'}\n`,
+      `rollup consumer in the Marquee process: ${values.rollups === 'false' ? 'off' : 'on'}, HTTP body: ` +
+      `${NDJSON ? 'NDJSON' : 'JSON array'}\n`,
   );
   console.log('| path                                   | events/s  | vs plain loop | goal                 |');
   console.log('| -------------------------------------- | --------: | ------------: | -------------------- |');

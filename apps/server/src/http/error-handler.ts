@@ -109,9 +109,14 @@ export function toMarqueeError(err: unknown): { error: MarqueeError; internal: b
   // The database away (a relay cut, PostgreSQL restarting) is temporary: 503 with a retry hint, not a bug.
   if (isDatabaseUnavailable(err)) {
     return {
-      error: new MarqueeError('MQ_ERR_UNAVAILABLE', 'The database is not answering; retry shortly', [], {
-        'retry-after': '5',
-      }),
+      error: new MarqueeError(
+        'MQ_ERR_UNAVAILABLE',
+        'A backing service (the database) is not answering; retry shortly',
+        [],
+        {
+          'retry-after': '5',
+        },
+      ),
       internal: false,
     };
   }
