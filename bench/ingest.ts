@@ -6,13 +6,16 @@
  *      in-memory dedup claims, commit = ONE append of the batch + spend/attribution effects), in process;
  *   2. http: `POST /api/v1/events` on a real Marquee process (one core: one Node process), JSON arrays of signed
  *      impression tokens for distinct decisions, API key auth, CONCURRENCY batches in flight;
- *   3. baseline: the same number of events, the same encoded bytes per event, one write + fdatasync per batch.
+ *   3. baseline: the same number of events, the same encoded bytes per event, one write + fdatasync per batch;
+ *   4. verify: UrlSigner.verify of the same tokens and nothing else (HMAC-SHA256 per event): the floor that token
+ *      checking alone puts under the service path.
  *
- * Rounds alternate baseline / service / http; medians and ratios are printed. Goal: >= 300,000 events/s and
- * >= 0.5x the plain loop.
+ * Rounds alternate baseline / verify / service / http; medians and ratios are printed, and the service path's time
+ * per event split into its steps. Goal: >= 300,000 events/s and >= 0.5x the plain loop.
  *
- *   node --import tsx bench/ingest.ts [--rounds 3] [--batch 5000] [--batches 20] [--concurrency 2]
- *   BENCH_CPU_PROF=/tmp/prof node --import tsx bench/ingest.ts   # --cpu-prof of the Marquee process
+ *   node --import tsx bench/ingest.ts [--rounds 3] [--batch 10000] [--batches 10] [--concurrency 2] [--rollups false]
+ *                                     [--format json|ndjson]
+ *   node --cpu-prof --cpu-prof-dir=/tmp/prof --import tsx bench/ingest.ts   # profile of the service path (this process)
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import fsp from 'node:fs/promises';
@@ -32,9 +35,14 @@ import { type TrackingClaims, UrlSigner } from '../packages/tracking/src/url-sig
 const { values } = parseArgs({
   options: {
     rounds: { type: 'string', default: '3' },
-    batch: { type: 'string', default: '5000' },
-    batches: { type: 'string', default: '20' },
+    batch: { type: 'string', default: '10000' },
+    batches: { type: 'string', default: '10' },
     concurrency: { type: 'string', default: '2' },
+    // 'false' runs the Marquee process without its rollup consumer (which otherwise decodes and aggregates every
+    // ingested event on the same core): the HTTP path alone.
+    rollups: { type: 'string', default: 'true' },
+    // The request body: a JSON array, or NDJSON (application/x-ndjson, one event per line).
+    format: { type: 'string', default: 'json' },
   },
 });
 const ROUNDS = Number(values.rounds);
@@ -42,6 +50,7 @@ const BATCH = Number(values.batch);
 const BATCHES = Number(values.batches);
 const CONCURRENCY = Number(values.concurrency);
 const EVENTS = BATCH * BATCHES;
+const NDJSON = values.format === 'ndjson';
 
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -97,7 +106,10 @@ const localItems = [
 ];
 let sampleBytes: Uint8Array[] = [];
 
-async function runService(): Promise<number> {
+/** Time of the service path's steps, ms, summed over the measured rounds (commit = until durable + effects). */
+const steps = { inspect: 0, settle: 0, commit: 0, events: 0 };
+
+async function runService(measure = true): Promise<number> {
   const all = tokens(localSigner, EVENTS, localItems);
   const meta = { ip: '203.0.113.7', ua: 'bench', source: 'batch' };
   const t0 = performance.now();
@@ -105,17 +117,41 @@ async function runService(): Promise<number> {
   for (let b = 0; b < BATCHES; b++) {
     const nowMs = Date.now();
     const judged: Judged[] = new Array(BATCH);
+    const a = performance.now();
     for (let i = 0; i < BATCH; i++) {
       judged[i] = service.inspectToken('impression', all[b * BATCH + i]!, undefined, meta, nowMs);
     }
+    const s = performance.now();
     const settled = service.settle(judged);
     if (!Array.isArray(settled)) await settled;
+    const c = performance.now();
     if (sampleBytes.length === 0) sampleBytes = encodeEvents(judged.map((j) => j.event)).map((e) => e.data);
-    inFlight.push(service.commit(judged));
+    inFlight.push(
+      service.commit(judged).then(() => {
+        if (measure) steps.commit += performance.now() - c;
+      }),
+    );
+    if (measure) {
+      steps.inspect += s - a;
+      steps.settle += c - s;
+      steps.events += BATCH;
+    }
     if (inFlight.length >= CONCURRENCY) await inFlight.shift();
   }
   await Promise.all(inFlight);
   return EVENTS / ((performance.now() - t0) / 1000);
+}
+
+// ------------------------------------------------------------------ token verification alone
+function runVerify(): number {
+  const all = tokens(localSigner, EVENTS, localItems);
+  const nowMs = Date.now();
+  let valid = 0;
+  const t0 = performance.now();
+  for (let i = 0; i < EVENTS; i++) if (localSigner.verify('impression', all[i]!, nowMs).kind === 'valid') valid++;
+  const rate = EVENTS / ((performance.now() - t0) / 1000);
+  if (valid !== EVENTS) throw new Error(`verified ${valid} of ${EVENTS}`);
+  return rate;
 }
 
 // ------------------------------------------------------------------ baseline
@@ -145,14 +181,13 @@ async function runBaseline(): Promise<number> {
 
 // ------------------------------------------------------------------ over HTTP (a real Marquee process)
 const key = randomBytes(32);
-const profile = process.env['BENCH_CPU_PROF'];
 const marquee = await startMarquee({
   MARQUEE_DEMO_DATA: 'false',
   MARQUEE_ADMIN_PASSWORD: 'bench-admin-password',
   MARQUEE_RATE_LIMIT_PER_MINUTE: '100000000',
   MARQUEE_TRACKING_KEYS: `bench:${key.toString('base64url')}`,
   MARQUEE_DATA_DIR: path.join(work, 'marquee'),
-  ...(profile ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${path.resolve(profile)}` } : {}),
+  MARQUEE_ROLLUPS: values.rollups === 'false' ? 'false' : 'true',
 });
 const api = await signIn(marquee.url, 'admin@localhost', 'bench-admin-password');
 const network = await createTrackingNetwork(api, 2, 0);
@@ -167,7 +202,8 @@ async function runHttp(): Promise<number> {
   const all = tokens(remoteSigner, EVENTS, remoteItems);
   const bodies: string[] = [];
   for (let b = 0; b < BATCHES; b++) {
-    bodies.push(JSON.stringify(all.slice(b * BATCH, (b + 1) * BATCH).map((token) => ({ kind: 'impression', token }))));
+    const items = all.slice(b * BATCH, (b + 1) * BATCH).map((token) => ({ kind: 'impression', token }));
+    bodies.push(NDJSON ? items.map((item) => JSON.stringify(item)).join('\n') : JSON.stringify(items));
   }
   let next = 0;
   let accepted = 0;
@@ -178,7 +214,7 @@ async function runHttp(): Promise<number> {
         const body = bodies[next++]!;
         const res = await fetch(`${marquee.url}/api/v1/events`, {
           method: 'POST',
-          headers: { ...api.headers, 'content-type': 'application/json' },
+          headers: { ...api.headers, 'content-type': NDJSON ? 'application/x-ndjson' : 'application/json' },
           body,
         });
         const text = await res.text();
@@ -192,37 +228,48 @@ async function runHttp(): Promise<number> {
   return rate;
 }
 
-const results = { baseline: [] as number[], service: [] as number[], http: [] as number[] };
+const results = { baseline: [] as number[], verify: [] as number[], service: [] as number[], http: [] as number[] };
 try {
-  await runService(); // warm-up (also fills sampleBytes)
+  await runService(false); // warm-up (also fills sampleBytes)
+  runVerify();
   await runHttp();
   for (let r = 0; r < ROUNDS; r++) {
     results.baseline.push(await runBaseline());
+    results.verify.push(runVerify());
     results.service.push(await runService());
     results.http.push(await runHttp());
     console.log(
-      `round ${r + 1}: baseline ${fmt(results.baseline.at(-1)!)}  service ${fmt(results.service.at(-1)!)}  ` +
-        `http ${fmt(results.http.at(-1)!)} events/s`,
+      `round ${r + 1}: baseline ${fmt(results.baseline.at(-1)!)}  verify ${fmt(results.verify.at(-1)!)}  ` +
+        `service ${fmt(results.service.at(-1)!)}  http ${fmt(results.http.at(-1)!)} events/s`,
     );
   }
   const base = median(results.baseline);
   const avg = sampleBytes.reduce((s, b) => s + b.byteLength, 0) / sampleBytes.length;
   console.log(
     `\nbatch ingestion, ${fmt(EVENTS)} impression events per round in batches of ${fmt(BATCH)} ` +
-      `(${CONCURRENCY} in flight), ${Math.round(avg)} bytes/event, median of ${ROUNDS} rounds\n`,
+      `(${CONCURRENCY} in flight), ${Math.round(avg)} bytes/event, median of ${ROUNDS} rounds, ` +
+      `rollup consumer in the Marquee process: ${values.rollups === 'false' ? 'off' : 'on'}, HTTP body: ` +
+      `${NDJSON ? 'NDJSON' : 'JSON array'}\n`,
   );
   console.log('| path                                   | events/s  | vs plain loop | goal                 |');
   console.log('| -------------------------------------- | --------: | ------------: | -------------------- |');
   console.log(
     `| plain loop: write + fdatasync per batch | ${fmt(base).padStart(9)} | 1.00x         |                      |`,
   );
-  for (const [name, label] of [
-    ['service', 'TrackingService (no HTTP)             '],
-    ['http', 'POST /api/v1/events (Marquee process)  '],
+  for (const [name, label, goal] of [
+    ['verify', 'UrlSigner.verify alone (no event)     ', '(floor of service)  '],
+    ['service', 'TrackingService (no HTTP)             ', '>= 300,000, >= 0.5x'],
+    ['http', 'POST /api/v1/events (Marquee process)  ', '>= 300,000, >= 0.5x'],
   ] as const) {
     const m = median(results[name]);
-    console.log(`| ${label} | ${fmt(m).padStart(9)} | ${(m / base).toFixed(2)}x         | >= 300,000, >= 0.5x |`);
+    console.log(`| ${label} | ${fmt(m).padStart(9)} | ${(m / base).toFixed(2)}x         | ${goal} |`);
   }
+  const us = (ms: number) => ((ms * 1000) / steps.events).toFixed(2);
+  console.log(
+    `\nservice path, µs per event (all measured rounds): inspectToken ${us(steps.inspect)}, settle (dedup) ` +
+      `${us(steps.settle)}, commit (encode + durable append + effects, ${CONCURRENCY} in flight) ${us(steps.commit)}; ` +
+      `plain loop ${(1e6 / base).toFixed(2)}, verify alone ${(1e6 / median(results.verify)).toFixed(2)}`,
+  );
 } finally {
   await marquee.stop();
   await t.close();

@@ -42,7 +42,8 @@ export class EventDecodeError extends Error {
 export function decodeEvent(data: Uint8Array): TrackingEvent {
   let value: unknown;
   try {
-    value = JSON.parse(Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('utf8'));
+    const bytes = Buffer.isBuffer(data) ? data : Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+    value = JSON.parse(bytes.toString('utf8'));
   } catch {
     throw new EventDecodeError('record is not JSON');
   }

@@ -84,6 +84,19 @@ export function filePosition(segment: number, offset: number): LogPosition {
   return `${String(segment).padStart(10, '0')}.${String(offset).padStart(12, '0')}`;
 }
 
+/** A record read back; its position string is built only when asked (consumers mostly need only `next`). */
+class FileRecord implements LogRecord {
+  constructor(
+    private readonly segment: number,
+    private readonly offset: number,
+    readonly data: Uint8Array,
+  ) {}
+
+  get position(): LogPosition {
+    return filePosition(this.segment, this.offset);
+  }
+}
+
 function parsePosition(position: LogPosition): { segment: number; offset: number } | null {
   if (position === '') return null;
   const m = POSITION.exec(position);
@@ -241,10 +254,7 @@ export class FileEventLog implements EventLog {
         while (events.length < max && p < bytesRead) {
           const c = checkFrame(chunk, p, bytesRead, this.maxRecordBytes);
           if (c.kind === 'ok') {
-            events.push({
-              position: filePosition(segment.index, offset + p),
-              data: chunk.subarray(c.dataStart, c.end),
-            });
+            events.push(new FileRecord(segment.index, offset + p, chunk.subarray(c.dataStart, c.end)));
             p = c.end;
             continue;
           }

@@ -82,33 +82,40 @@ function newRow(hourMs: number, e: TrackingEvent): MutableRow {
  * add their positive `priceMicros` to spend (the tracker puts a price only on the billable event: the
  * impression for CPM, the click for CPC, the conversion for CPA) and the publisher's share of it to
  * revenue. Invalid events count only in `invalidEvents` and, by reason, in `invalid`: never in spend.
+ *
+ * Incremental: `add` may be called for many slices of a batch (the rollup consumer aggregates several log
+ * reads in memory before one SQL transaction); `result` gives the sums of everything added.
  */
-export function aggregateEvents(
-  events: Iterable<TrackingEvent>,
-  shareOf: RevenueShareOf,
-): Omit<RollupBatch, 'records'> & { readonly events: number } {
-  const rows = new Map<string, MutableRow>();
-  const invalid = new Map<string, Mutable<InvalidRollupRow>>();
-  let count = 0;
-  for (const e of events) {
-    count++;
+export class HourlyAggregator {
+  private readonly rows = new Map<string, MutableRow>();
+  private readonly invalid = new Map<string, Mutable<InvalidRollupRow>>();
+  private count = 0;
+
+  constructor(private readonly shareOf: RevenueShareOf) {}
+
+  get events(): number {
+    return this.count;
+  }
+
+  add(e: TrackingEvent): void {
+    this.count++;
     const hourMs = Math.floor(e.tsMs / HOUR_MS) * HOUR_MS;
     const key = keyOf(hourMs, e);
-    let row = rows.get(key);
+    let row = this.rows.get(key);
     if (!row) {
       row = newRow(hourMs, e);
-      rows.set(key, row);
+      this.rows.set(key, row);
     }
     if (e.verdict !== 'valid') {
       row.invalidEvents++;
       const reason = e.reason || 'unspecified';
       const ikey = key + SEP + reason;
-      const inv = invalid.get(ikey);
+      const inv = this.invalid.get(ikey);
       if (inv) inv.events++;
       else {
         const { hourMs: h, advertiserId, campaignId, lineItemId, creativeId, publisherId, siteId } = row;
         const { placementId, country, deviceType } = row;
-        invalid.set(ikey, {
+        this.invalid.set(ikey, {
           hourMs: h,
           advertiserId,
           campaignId,
@@ -123,7 +130,7 @@ export function aggregateEvents(
           events: 1,
         });
       }
-      continue;
+      return;
     }
     row.events++;
     switch (e.kind) {
@@ -151,9 +158,22 @@ export function aggregateEvents(
     }
     if (e.priceMicros > 0) {
       row.spendMicros += e.priceMicros;
-      row.revenueMicros += revenueOf(e.priceMicros, shareOf(e.publisherId));
+      row.revenueMicros += revenueOf(e.priceMicros, this.shareOf(e.publisherId));
       if (!Number.isSafeInteger(row.spendMicros)) throw new RangeError('spend of one rollup row passed 2^53 micros');
     }
   }
-  return { rows: [...rows.values()], invalid: [...invalid.values()], events: count };
+
+  result(): Omit<RollupBatch, 'records'> & { readonly events: number } {
+    return { rows: [...this.rows.values()], invalid: [...this.invalid.values()], events: this.count };
+  }
+}
+
+/** All of `events` aggregated at once (see HourlyAggregator). */
+export function aggregateEvents(
+  events: Iterable<TrackingEvent>,
+  shareOf: RevenueShareOf,
+): Omit<RollupBatch, 'records'> & { readonly events: number } {
+  const aggregator = new HourlyAggregator(shareOf);
+  for (const e of events) aggregator.add(e);
+  return aggregator.result();
 }

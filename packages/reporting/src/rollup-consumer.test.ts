@@ -188,6 +188,29 @@ describe.each(backends)('rollup consumer on %s', (backend) => {
     await log.close();
   });
 
+  it('aggregates several reads into one transaction; a crash before it counts none of them', async () => {
+    const { log, name, consumer, tagged, totals } = await setup(1_000);
+    const events = tagged(makeEvents(1_500, 'k', publishers));
+    await log.append(encodeEvents(events));
+    const crashing = consumer({
+      readSize: 97,
+      beforeCommit: () => {
+        throw new Error('injected crash');
+      },
+    });
+    await expect(crashing.drain()).rejects.toThrow('injected crash');
+    expect(await totals()).toBeUndefined();
+    expect(await store.rollups.position(name)).toBeUndefined();
+    const commits: RollupCommitInfo[] = [];
+    const c = consumer({ readSize: 97, onCommit: (info) => commits.push(info) });
+    expect(await c.drain()).toBe(1_500);
+    // 1,000 records (11 reads) in the first transaction, the 500 left in the second.
+    expect(commits.map((x) => x.records)).toEqual([1_000, 500]);
+    expect(await totals()).toEqual(expectedTotals(events, shares));
+    expect(await store.rollups.position(name)).toBe(await log.end());
+    await log.close();
+  });
+
   it('rolls back the aggregates and the position together when a statement inside the transaction fails', async () => {
     const { log, name, consumer, tagged, totals } = await setup(100);
     const events = tagged(makeEvents(200, 'd', publishers));

@@ -1,7 +1,10 @@
 /**
  * The rollup consumer: follows the event log from the position it committed last, aggregates each
  * batch in memory (aggregate-events.ts) and writes the aggregates AND the new position in one SQL
- * transaction (RollupStore.commit). A crash before the commit leaves the old position, so the batch is
+ * transaction (RollupStore.commit). A batch is read in slices (readSize records) that are aggregated as they
+ * come: when the consumer is behind, one transaction covers up to batchSize records (the SQL cost is per
+ * aggregated row, nearly independent of the event count), and when it has caught up, or after maxBatchMs,
+ * it commits what it has, so the lag stays bounded. A crash before the commit leaves the old position, so the batch is
  * read again; a crash after leaves both: every event is counted exactly once. The commit is a
  * compare-and-set on the position, so a second instance by mistake, or a retry of a commit whose
  * acknowledgement was lost, is refused instead of counted twice.
@@ -12,7 +15,7 @@
 
 import { decodeEvent, type EventLog, type LogPosition, START_POSITION, type TrackingEvent } from '@marquee/events';
 import { ALL, type EntityRepository, type RollupBatch, type RollupStore } from '@marquee/store';
-import { aggregateEvents } from './aggregate-events.ts';
+import { HourlyAggregator } from './aggregate-events.ts';
 import { RecentEventIds } from './recent-event-ids.ts';
 
 export interface RollupCommitInfo {
@@ -37,8 +40,12 @@ export interface RollupConsumerOptions {
   };
   /** The consumer's name in rollup_positions (one position per name). Default 'rollups'. */
   readonly name?: string;
-  /** Log records per transaction. Default 20,000. */
+  /** Most log records per transaction. Default 200,000. */
   readonly batchSize?: number;
+  /** Log records per read (aggregated, then dropped, before the next read). Default 20,000. */
+  readonly readSize?: number;
+  /** A batch stops growing once it has been read and aggregated for this long. Default 1,000 ms. */
+  readonly maxBatchMs?: number;
   /** Pause when the log has nothing new. Default 500 ms (rows appear within about a second). */
   readonly pollMs?: number;
   /** Longest pause between retries while the store or the log fails. Default 10 s. */
@@ -69,6 +76,8 @@ export interface RollupConsumerStats {
 export class RollupConsumer {
   readonly name: string;
   private readonly batchSize: number;
+  private readonly readSize: number;
+  private readonly maxBatchMs: number;
   private readonly pollMs: number;
   private readonly maxBackoffMs: number;
   private readonly sharesTtlMs: number;
@@ -83,7 +92,9 @@ export class RollupConsumer {
 
   constructor(private readonly options: RollupConsumerOptions) {
     this.name = options.name ?? 'rollups';
-    this.batchSize = options.batchSize ?? 20_000;
+    this.batchSize = options.batchSize ?? 200_000;
+    this.readSize = options.readSize ?? 20_000;
+    this.maxBatchMs = options.maxBatchMs ?? 1_000;
     this.pollMs = options.pollMs ?? 500;
     this.maxBackoffMs = options.maxBackoffMs ?? 10_000;
     this.sharesTtlMs = options.sharesTtlMs ?? 60_000;
@@ -120,71 +131,85 @@ export class RollupConsumer {
     }
   }
 
-  /** Reads, aggregates and commits one batch. */
+  /** Reads and aggregates one batch (one or more reads), then commits it. */
   async runOnce(): Promise<{ records: number; events: number }> {
     if (this.position === undefined) {
       this.position = (await this.options.store.rollups.position(this.name)) ?? START_POSITION;
     }
     const from = this.position;
-    const { events: records, next } = await this.options.log.read(from, this.batchSize);
-    if (records.length === 0) return { records: 0, events: 0 };
-
-    const events: TrackingEvent[] = [];
+    const startedAt = performance.now();
+    const aggregator = new HourlyAggregator((publisherId) => this.shares.get(publisherId)?.bps ?? 0);
     const inBatch = new Set<string>();
+    let next = from;
+    let records = 0;
     let minTs = Number.POSITIVE_INFINITY;
     let maxTs = Number.NEGATIVE_INFINITY;
     let skipped = 0;
     let duplicates = 0;
-    for (const record of records) {
-      let event: TrackingEvent;
-      try {
-        event = decodeEvent(record.data);
-      } catch (error) {
-        // A record that is not a tracking event can never become one: skip it (reported), do not stall.
-        skipped++;
-        this.options.onError?.(error, `undecodable record at ${record.position}`);
-        continue;
+    for (;;) {
+      const want = Math.min(this.readSize, this.batchSize - records);
+      const read = await this.options.log.read(next, want);
+      const slice: TrackingEvent[] = [];
+      for (const record of read.events) {
+        let event: TrackingEvent;
+        try {
+          event = decodeEvent(record.data);
+        } catch (error) {
+          // A record that is not a tracking event can never become one: skip it (reported), do not stall.
+          skipped++;
+          this.options.onError?.(error, `undecodable record at ${record.position}`);
+          continue;
+        }
+        if (this.seen.has(event.eventId) || inBatch.has(event.eventId)) {
+          duplicates++;
+          continue;
+        }
+        inBatch.add(event.eventId);
+        slice.push(event);
+        if (event.tsMs < minTs) minTs = event.tsMs;
+        if (event.tsMs > maxTs) maxTs = event.tsMs;
       }
-      if (this.seen.has(event.eventId) || inBatch.has(event.eventId)) {
-        duplicates++;
-        continue;
-      }
-      inBatch.add(event.eventId);
-      events.push(event);
-      if (event.tsMs < minTs) minTs = event.tsMs;
-      if (event.tsMs > maxTs) maxTs = event.tsMs;
+      // Shares first: revenue is computed as the events are added.
+      await this.loadShares(slice);
+      for (const event of slice) aggregator.add(event);
+      records += read.events.length;
+      next = read.next;
+      // Caught up (a short read), full, or long enough: commit what this batch has.
+      if (read.events.length < want || records >= this.batchSize) break;
+      if (performance.now() - startedAt >= this.maxBatchMs) break;
     }
+    if (records === 0) return { records: 0, events: 0 };
 
-    await this.loadShares(events);
-    const aggregated = aggregateEvents(events, (publisherId) => this.shares.get(publisherId)?.bps ?? 0);
-    const batch: RollupBatch = { rows: aggregated.rows, invalid: aggregated.invalid, records: records.length };
+    const aggregated = aggregator.result();
+    const events = aggregated.events;
+    const batch: RollupBatch = { rows: aggregated.rows, invalid: aggregated.invalid, records };
     await this.options.beforeCommit?.(batch);
     const result = await this.options.store.rollups.commit(this.name, from, next, batch);
     if (result === 'moved') {
       // Someone else (or our own earlier commit whose reply was lost) moved the position: reload it.
       this.position = undefined;
-      return { records: records.length, events: 0 };
+      return { records, events: 0 };
     }
     const committedAtMs = this.now();
     this.position = next;
     // Only now: ids of a batch that failed to commit must not be dropped when it is read again.
     for (const id of inBatch) this.seen.add(id);
     this.stats.batches++;
-    this.stats.events += events.length;
+    this.stats.events += events;
     this.stats.skipped += skipped;
     this.stats.duplicates += duplicates;
-    if (events.length > 0) this.stats.lastLagMs = committedAtMs - maxTs;
+    if (events > 0) this.stats.lastLagMs = committedAtMs - maxTs;
     this.options.onCommit?.({
       from,
       next,
-      records: records.length,
-      events: events.length,
+      records,
+      events,
       rows: batch.rows.length,
-      minTsMs: events.length ? minTs : Number.NaN,
-      maxTsMs: events.length ? maxTs : Number.NaN,
+      minTsMs: events ? minTs : Number.NaN,
+      maxTsMs: events ? maxTs : Number.NaN,
       committedAtMs,
     });
-    return { records: records.length, events: events.length };
+    return { records, events };
   }
 
   private async loadShares(events: readonly TrackingEvent[]): Promise<void> {

@@ -200,4 +200,22 @@ describe('toMarqueeError', () => {
     const fromPlugin = Object.assign(new Error('Bad thing in URL'), { statusCode: 400, code: 'FST_ERR_BAD_URL' });
     expect(toMarqueeError(fromPlugin)).toMatchObject({ internal: false, error: { code: 'MQ_ERR_VALIDATION' } });
   });
+
+  it('answers 503 MQ_ERR_UNAVAILABLE with Retry-After when the database is away, 500 for other errors', () => {
+    const refused = Object.assign(new Error('connect ECONNREFUSED 127.0.0.1:5432'), { code: 'ECONNREFUSED' });
+    const cut = new Error('Connection terminated unexpectedly');
+    const shutdown = Object.assign(new Error('terminating connection due to administrator command'), {
+      code: '57P01',
+    });
+    const wrapped = new Error('query failed', { cause: new AggregateError([refused], 'connect failed') });
+    for (const err of [refused, cut, shutdown, wrapped]) {
+      const { error, internal } = toMarqueeError(err);
+      expect(internal).toBe(false);
+      expect(error.statusCode).toBe(503);
+      expect(error.code).toBe('MQ_ERR_UNAVAILABLE');
+      expect(error.headers['retry-after']).toBe('5');
+    }
+    const syntax = Object.assign(new Error('syntax error at or near "selec"'), { code: '42601' });
+    expect(toMarqueeError(syntax).error.code).toBe('MQ_ERR_INTERNAL');
+  });
 });

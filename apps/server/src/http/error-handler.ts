@@ -1,11 +1,12 @@
 /**
  * One error handler for the whole API: every failure leaves as `{ code, message, details }` with the status
  * of its code in http/errors.ts. Unexpected errors become 500 MQ_ERR_INTERNAL, logged with the stack and
- * never shown to the caller.
+ * never shown to the caller; the database being away becomes 503 MQ_ERR_UNAVAILABLE (database-unavailable.ts).
  */
 import { BadQueryError } from '@marquee/store';
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import type { App } from '../deps.ts';
+import { isDatabaseUnavailable } from './database-unavailable.ts';
 import { ERRORS, type ErrorCode, type ErrorDetail, MarqueeError } from './errors.ts';
 import type { RouteIndex } from './route-index.ts';
 
@@ -104,6 +105,20 @@ export function toMarqueeError(err: unknown): { error: MarqueeError; internal: b
   // A JSON parse error from a custom parser (or secure-json-parse) without a Fastify code.
   if (err instanceof SyntaxError && e.statusCode === 400) {
     return { error: new MarqueeError('MQ_ERR_MALFORMED_JSON'), internal: false };
+  }
+  // The database away (a relay cut, PostgreSQL restarting) is temporary: 503 with a retry hint, not a bug.
+  if (isDatabaseUnavailable(err)) {
+    return {
+      error: new MarqueeError(
+        'MQ_ERR_UNAVAILABLE',
+        'A backing service (the database) is not answering; retry shortly',
+        [],
+        {
+          'retry-after': '5',
+        },
+      ),
+      internal: false,
+    };
   }
   const status = typeof e.statusCode === 'number' ? e.statusCode : 500;
   const mapped = STATUS_TO_CODE[status];

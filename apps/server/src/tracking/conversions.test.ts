@@ -264,6 +264,20 @@ describe('postback secret, postback and batch ingestion', () => {
     const before = servingOf(t.app).spend.lifetime(w.lineItems.cpm) ?? { spendMicros: 0, impressions: 0 };
     const log = trackingOf(t.app).log;
     const endBefore = await log.end();
+    /** The stored-events counter of /metrics for one kind and verdict (counted once per batch and label pair). */
+    const counted = async (kind: string, verdict: string) => {
+      const text = (await t.app.inject({ method: 'GET', url: '/metrics' })).body;
+      const m = new RegExp(`marquee_tracking_events_total\\{kind="${kind}",verdict="${verdict}"\\} (\\d+)`).exec(text);
+      return m ? Number(m[1]) : 0;
+    };
+    const labels = [
+      ['impression', 'valid'],
+      ['impression', 'duplicate'],
+      ['impression', 'bad_signature'],
+      ['viewable', 'valid'],
+      ['conversion', 'valid'],
+    ] as const;
+    const countsBefore = await Promise.all(labels.map(([k, v]) => counted(k, v)));
     const res = await t.app.inject({
       method: 'POST',
       url: '/api/v1/events',
@@ -298,6 +312,8 @@ describe('postback secret, postback and batch ingestion', () => {
       'rejected:missing_token',
     ]);
     expect(body).toMatchObject({ accepted: 4, duplicates: 1, rejected: 5 });
+    const countsAfter = await Promise.all(labels.map(([k, v]) => counted(k, v)));
+    expect(countsAfter.map((n, i) => n - countsBefore[i]!)).toEqual([1, 1, 1, 1, 1]);
     // One append: the six recorded events (4 accepted, the duplicate, the forged one) are contiguous.
     const { events } = await log.read(endBefore, 100);
     const batchEvents = events

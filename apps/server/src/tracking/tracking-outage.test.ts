@@ -146,11 +146,13 @@ describe('PostgreSQL away', () => {
     await sleep(1_500); // the consumer tries, fails and backs off; the events wait in the log
     expect(rollups.getStats().events).toBe(before.events);
     expect(rollups.getStats().failures).toBeGreaterThan(before.failures);
-    // The reporting API needs the database: an error answer in our format, not a crash. (It is a 500
-    // MQ_ERR_INTERNAL today; a 503 would say better that it is temporary.)
-    const away = await app.inject({ method: 'GET', url: '/api/v1/reports', headers });
-    expect(away.statusCode).toBeGreaterThanOrEqual(500);
-    expect(away.json()).toHaveProperty('code');
+    // The reporting API needs the database: a temporary 503 in our format with Retry-After, not a 500.
+    for (const url of ['/api/v1/reports', '/api/v1/reports?format=csv', '/api/v1/reports/delivery']) {
+      const away = await app.inject({ method: 'GET', url, headers });
+      expect(away.statusCode, url).toBe(503);
+      expect(away.json(), url).toMatchObject({ code: 'MQ_ERR_UNAVAILABLE' });
+      expect(away.headers['retry-after'], url).toBe('5');
+    }
 
     await relay.start();
     await expectReports(app, headers, w, ledger);

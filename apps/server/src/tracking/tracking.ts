@@ -88,7 +88,25 @@ export async function createTracking(deps: AppDeps, options: TrackingOptions = {
         maxClicksPerDecision: config.trackingMaxClicks ?? CONFIG_DEFAULTS.trackingMaxClicks,
         conversionDedupMs: Math.max(windows.clickMs, windows.viewMs, DAY_MS),
         onCommitted: (events) => {
-          for (const e of events) metrics.events.inc({ kind: e.kind, verdict: e.reason || e.verdict });
+          // One counter update per (kind, verdict) of the batch, not per event (a batch has up to 10,000); runs of
+          // equal labels, the usual case, skip even the map lookup.
+          const counts = new Map<string, { kind: string; verdict: string; n: number }>();
+          let run: { kind: string; verdict: string; n: number } | undefined;
+          for (const e of events) {
+            const verdict = e.reason || e.verdict;
+            if (run?.kind === e.kind && run.verdict === verdict) {
+              run.n++;
+              continue;
+            }
+            const key = `${e.kind}\u0000${verdict}`;
+            run = counts.get(key);
+            if (run) run.n++;
+            else {
+              run = { kind: e.kind, verdict, n: 1 };
+              counts.set(key, run);
+            }
+          }
+          for (const c of counts.values()) metrics.events.inc({ kind: c.kind, verdict: c.verdict }, c.n);
         },
       });
       tracking.service = service;
