@@ -17,6 +17,7 @@ import {
   type BudgetLeaseStore,
   BudgetPacing,
   InMemoryBudgetLeaseStore,
+  impressionGoalScope,
   LeasedBudgetGate,
   lineItemServeCostMicros,
   PacingSpendCounters,
@@ -26,6 +27,9 @@ import { UrlSigner } from '@marquee/tracking';
 import { withBillingStop } from '../billing/billing-stop-gate.ts';
 import { CONFIG_DEFAULTS } from '../config.ts';
 import type { App, AppDeps } from '../deps.ts';
+import { PacingFeeds } from '../pacing/pacing-feeds.ts';
+import { publishPacingViews } from '../pacing/pacing-views.ts';
+import { TrafficCurveFeed } from '../pacing/traffic-curve-feed.ts';
 import { DecisionService, type DecisionServiceDeps } from './decision-service.ts';
 import { servingRoutes } from './serving-routes.ts';
 import { createServingState, type ServingState } from './serving-state.ts';
@@ -40,6 +44,10 @@ export interface Serving {
   readonly spend: InMemorySpendCounters;
   /** Budget leases and pacing rates (docs/concepts/pacing.md). */
   readonly pacing: BudgetPacing;
+  /** Impression goals, leased like budgets (in impressions). */
+  readonly impressionGoals: BudgetPacing;
+  /** Traffic curves and the reconcile of the leases with the rollups (apps/server/src/pacing). */
+  readonly pacingFeeds: PacingFeeds;
 }
 
 export interface ServingOptions {
@@ -73,18 +81,35 @@ export async function registerServing(app: App, deps: AppDeps, options: ServingO
   const leases =
     options.leases ??
     (config.redisUrl ? new RedisBudgetLeaseStore({ url: config.redisUrl }) : new InMemoryBudgetLeaseStore());
+  const curves = new TrafficCurveFeed({ rollups: store.rollups });
   const pacing = new BudgetPacing({
     store: leases,
     snapshot: () => state.current,
+    curve: (sli) => curves.curve(sli),
     onError: (err, what) => logger.warn({ err }, what),
   });
-  const spend = new PacingSpendCounters(pacing);
+  const impressionGoals = new BudgetPacing({
+    store: leases,
+    snapshot: () => state.current,
+    scope: impressionGoalScope,
+    onError: (err, what) => logger.warn({ err }, what),
+  });
+  const pacingFeeds = new PacingFeeds({
+    rollups: store.rollups,
+    leases,
+    curves,
+    snapshot: () => state.current,
+    now,
+    onError: (err, what) => logger.warn({ err }, what),
+  });
+  publishPacingViews(deps, (id) => pacing.controller.view(id));
+  const spend = new PacingSpendCounters(pacing, impressionGoals);
   const predictor = new FixedPriorPredictor(); // decide's default: what the expected cost of a serve is ranked with
   // BILLING HOOK (billing/billing-stop-gate.ts): stopped advertisers are refused before the budget gate.
   const leasedGate = (snapshot: ServingSnapshot) =>
     withBillingStop(
       snapshot,
-      new LeasedBudgetGate(snapshot, pacing, new BudgetPacingGate(snapshot, spend)),
+      new LeasedBudgetGate(snapshot, pacing, new BudgetPacingGate(snapshot, spend), [impressionGoals]),
       options.billingGate,
     );
   // The gate reads the snapshot it is built with; rebuilding one per snapshot swap keeps it allocation-free per request.
@@ -114,8 +139,10 @@ export async function registerServing(app: App, deps: AppDeps, options: ServingO
       for (const p of record.placements) {
         for (const ad of p.ads) {
           const sli = snapshot.lineItemById.get(ad.lineItemId);
-          if (sli)
+          if (sli) {
             pacing.onServed(sli.id, lineItemServeCostMicros(sli, snapshot.placements.get(p.placementId), predictor));
+            impressionGoals.onServed(sli.id, 1); // at most one impression per served ad
+          }
         }
       }
       options.onDecision?.(record);
@@ -125,13 +152,19 @@ export async function registerServing(app: App, deps: AppDeps, options: ServingO
   app.addHook('onReady', async () => {
     // Tracking has replayed today's spend from its log by now: reconcile the leases with it, then go live.
     await spend.goLive(leases, state.current, now());
+    // The rollups' spend and the learned curves before the first lease (in the background after).
+    await pacingFeeds.runOnce();
     pacing.start(now);
+    impressionGoals.start(now);
+    pacingFeeds.start();
   });
   app.addHook('onClose', async () => {
     await state.stop();
+    pacingFeeds.stop();
     await pacing.close(now()).catch((err) => logger.warn({ err }, 'budget leases not settled'));
+    await impressionGoals.close(now()).catch((err) => logger.warn({ err }, 'goal leases not settled'));
     if (!options.caps) await caps.close();
     if (!options.leases) await leases.close();
   });
-  return { state, service, signer, caps, spend, pacing };
+  return { state, service, signer, caps, spend, pacing, impressionGoals, pacingFeeds };
 }
