@@ -139,6 +139,9 @@ export const LineItemFields = {
   dailyBudgetMicros: Type.Union([MicrosAmount, Type.Null()]),
   lifetimeImpressionGoal: Type.Union([Type.Integer({ minimum: 0 }), Type.Null()]),
   dailyImpressionGoal: Type.Union([Type.Integer({ minimum: 0 }), Type.Null()]),
+  /** Click goals: delivery stops once reached (leased like budgets, docs/concepts/pacing.md). Absent = none. */
+  lifetimeClickGoal: Type.Optional(Type.Union([Type.Integer({ minimum: 0 }), Type.Null()])),
+  dailyClickGoal: Type.Optional(Type.Union([Type.Integer({ minimum: 0 }), Type.Null()])),
   pacing: literals(PACING_MODES),
   dayParting: Type.Array(DayPart, { maxItems: 50, description: 'Empty means all day, every day' }),
   targeting: Type.Union([Targeting, Type.Null()]),

@@ -7,8 +7,11 @@
  *   impressionGoalScope   impressions; the line item's daily and lifetime impression goals; a serve
  *                         reserves one impression (at most one impression per served ad, so the
  *                         reservation is an upper bound, not an estimate)
+ *   clickGoalScope        micro-clicks (1,000,000 a click); the click goals; a serve reserves its
+ *                         predicted CTR in ppm (an expectation, as for CPC spend); actual clicks
+ *                         reach the store from the rollups (the reconcile, every minute)
  *
- * A goal lives under keys of its own in the store (`<lineItemId>#impressions`, with the same key as
+ * A goal lives under keys of its own in the store (`<lineItemId>#impressions`, `#clicks`, the same key as
  * its "campaign": goals have no campaign-level cap), so it never mixes with spend.
  */
 import type { Campaign } from '@marquee/core';
@@ -68,4 +71,28 @@ export const impressionGoalScope: LeaseScope = {
   },
   serveCost: () => 1,
   unit: () => 1,
+};
+
+export const CLICK_GOAL_SUFFIX = '#clicks';
+/** Click goals are leased in millionths of a click: a serve reserves its predicted CTR in ppm. */
+export const MICRO_CLICKS_PER_CLICK = 1_000_000;
+
+export const clickGoalScope: LeaseScope = {
+  name: 'clicks',
+  paced: false,
+  key: (id) => id + CLICK_GOAL_SUFFIX,
+  campaignKey: (sli) => sli.id + CLICK_GOAL_SUFFIX,
+  budget: (sli) => {
+    const li = sli.lineItem;
+    if (li.dailyClickGoal == null && li.lifetimeClickGoal == null) return null;
+    return {
+      campaignId: sli.id + CLICK_GOAL_SUFFIX,
+      lineItemDailyMicros: li.dailyClickGoal == null ? null : li.dailyClickGoal * MICRO_CLICKS_PER_CLICK,
+      lineItemLifetimeMicros: li.lifetimeClickGoal == null ? null : li.lifetimeClickGoal * MICRO_CLICKS_PER_CLICK,
+      campaignDailyMicros: null,
+      campaignLifetimeMicros: null,
+    };
+  },
+  serveCost: () => 0, // unknown before the decision: any balance left admits a serve
+  unit: () => 1_000, // a 0.1% CTR: leases are at least 20 serves of it
 };

@@ -13,6 +13,7 @@ import { createFileEventLog, encodeEvents, type FileEventLog, type TrackingEvent
 import {
   type BudgetLeaseStore,
   BudgetPacing,
+  clickGoalScope,
   DayPlan,
   dayProfile,
   expectedServeCostMicros,
@@ -157,6 +158,72 @@ describe.each(['pglite', 'postgres'] as const)('pacing feeds from the rollups (%
     const w = smoothed.curve(sli).weight(12);
     expect(w).toBeGreaterThan(1 / 24);
     expect(w).toBeLessThan(utc.weight(12));
+  });
+
+  it('a click goal: serves reserve their predicted clicks, the rollups bring the actual ones, delivery stops', async () => {
+    const id = `li_clicks_${backend}`;
+    const G = 5;
+    const snapshot = world([{ id, dailyClickGoal: G, pacing: 'asap' }]);
+    const store = new InMemoryBudgetLeaseStore();
+    const spend = new BudgetPacing({ store, snapshot: () => snapshot });
+    const clicks = new BudgetPacing({ store, snapshot: () => snapshot, scope: clickGoalScope, maxLeaseShare: 0.2 });
+    const gate = new LeasedBudgetGate(snapshot, spend, undefined, [clicks]);
+    const rng = mulberry32(3);
+    const c = consumer();
+    const RECONCILE_EVERY = 10;
+    let now = NOW;
+    let served = 0;
+    let idle = 0;
+    let clicksSinceReconcile = 0;
+    let clicksAtStop = 0;
+    for (let s = 0; s < 600 && idle < 30; s++) {
+      now += 1000;
+      await clicks.refill(now);
+      const events: TrackingEvent[] = [];
+      let filled = 0;
+      for (let i = 0; i < 10; i++) {
+        const d = decide({ placements: [{ placementId: 'plc_1' }] }, snapshot, now, rng, { pacing: gate });
+        if (d.placements[0]!.kind !== 'filled') continue;
+        filled++;
+        clicks.onServed(id, 100_000); // predicted CTR 10%: a tenth of a click reserved
+        events.push(event('impression', 'plc_1', now, { lineItemId: id }));
+        // The real CTR is 25%: more clicks than reserved; only the reconcile tells the store.
+        if (++served % 4 === 0) {
+          events.push(event('click', 'plc_1', now, { lineItemId: id }));
+          clicksSinceReconcile++;
+        }
+      }
+      idle = filled === 0 ? idle + 1 : 0;
+      if (idle === 1) clicksAtStop = clicksSinceReconcile;
+      if (events.length) await log.append(encodeEvents(events));
+      if (s % RECONCILE_EVERY === RECONCILE_EVERY - 1) {
+        await c.drain();
+        await reconcileFromRollups(t.store.rollups, store, snapshot, now);
+        clicksSinceReconcile = 0;
+      }
+    }
+    expect(idle).toBe(30); // delivery stopped
+    await c.drain();
+    await reconcileFromRollups(t.store.rollups, store, snapshot, now);
+    const [row] = await t.store.rollups.query({
+      dimensions: ['line_item'],
+      timeZone: 'UTC',
+      filters: { line_item: [id] },
+      maxGroups: 2,
+    });
+    const total = row!.measures.clicks;
+    expect(total).toBeGreaterThanOrEqual(G);
+    // The bound: the goal + the clicks of serves the last reconcile had not seen when it stopped them
+    // (their reservation was an expectation) + one lease.
+    expect(total).toBeLessThanOrEqual(G + clicksAtStop + 1);
+    const st = await store.status(
+      clickGoalScope.key(id),
+      clickGoalScope.campaignKey(snapshot.lineItemById.get(id)!),
+      '2030-01-15',
+      now + 200_000,
+    );
+    expect(st.lineItemDay.spentMicros).toBe(total * 1_000_000);
+    expect(st.lineItemDay.availableMicros).toBe(0);
   });
 
   describe.each(['embedded', 'redis'] as const)('a worker dies mid-day (%s lease store)', (kind) => {

@@ -1,6 +1,6 @@
 /**
  * Reconciles the shared budget leases with the event log, through its hourly rollups: for every line
- * item with a budget or an impression goal, today's (in its zone) and lifetime spend and impressions
+ * item with a budget or a goal, today's (in its zone) and lifetime spend, impressions and clicks
  * as the rollups have them are passed to the lease store's `reconcile`, which raises its figures to
  * them and never lowers them (so running it on every server, or twice, is harmless).
  *
@@ -8,9 +8,18 @@
  * one flush interval), and on restart an embedded (in-process) store knows nothing of the days
  * before. The events themselves are durable in the log and reach the rollups within seconds, so
  * after one reconcile the store again grants nothing beyond the caps (docs/concepts/pacing.md).
+ * Clicks reach the click goals' leases only this way (tracking's spend counters carry spend and
+ * impressions).
  */
 import type { ServingLineItem, ServingSnapshot } from '@marquee/decision';
-import { type BudgetLeaseStore, impressionGoalScope, spendScope } from '@marquee/pacing';
+import {
+  type BudgetLeaseStore,
+  clickGoalScope,
+  impressionGoalScope,
+  type LeaseScope,
+  MICRO_CLICKS_PER_CLICK,
+  spendScope,
+} from '@marquee/pacing';
 import type { RollupStore } from '@marquee/store';
 
 const HOUR_MS = 3_600_000;
@@ -22,7 +31,13 @@ export interface ReconcileReport {
   readonly lineItems: number;
 }
 
-function leased(sli: ServingLineItem, snapshot: ServingSnapshot): { spend: boolean; impressions: boolean } {
+interface Leased {
+  spend: boolean;
+  impressions: boolean;
+  clicks: boolean;
+}
+
+function leased(sli: ServingLineItem, snapshot: ServingSnapshot): Leased {
   const li = sli.lineItem;
   const campaign = snapshot.source.maps.campaign.get(sli.campaignId);
   return {
@@ -32,6 +47,7 @@ function leased(sli: ServingLineItem, snapshot: ServingSnapshot): { spend: boole
       campaign?.dailyBudgetMicros != null ||
       campaign?.lifetimeBudgetMicros != null,
     impressions: li.dailyImpressionGoal != null || li.lifetimeImpressionGoal != null,
+    clicks: li.dailyClickGoal != null || li.lifetimeClickGoal != null,
   };
 }
 
@@ -41,10 +57,10 @@ export async function reconcileFromRollups(
   snapshot: ServingSnapshot,
   nowMs: number,
 ): Promise<ReconcileReport> {
-  const targets: { sli: ServingLineItem; spend: boolean; impressions: boolean }[] = [];
+  const targets: ({ sli: ServingLineItem } & Leased)[] = [];
   for (const sli of snapshot.lineItemById.values()) {
     const l = leased(sli, snapshot);
-    if (l.spend || l.impressions) targets.push({ sli, ...l });
+    if (l.spend || l.impressions || l.clicks) targets.push({ sli, ...l });
   }
   // Today in any zone started within the last 27 hours (offsets span UTC-12..UTC+14).
   const fromMs = Math.floor((nowMs - 27 * HOUR_MS) / HOUR_MS) * HOUR_MS;
@@ -62,7 +78,7 @@ export async function reconcileFromRollups(
       }),
     ]);
     const life = new Map(lifetime.map((g) => [g.keys['line_item']!, g.measures]));
-    const today = new Map<string, { spend: number; impressions: number }>();
+    const today = new Map<string, { spend: number; impressions: number; clicks: number }>();
     const byId = new Map(chunk.map((t) => [t.sli.id, t.sli]));
     for (const g of recent) {
       const id = g.keys['line_item']!;
@@ -71,42 +87,36 @@ export async function reconcileFromRollups(
       const hourMs = Date.parse(`${g.keys['hour']}:00Z`);
       // An hour counts in the local day its start falls in (exact for whole-hour offsets).
       if (sli.clock.localDay(hourMs) !== sli.clock.localDay(nowMs)) continue;
-      const t = today.get(id) ?? { spend: 0, impressions: 0 };
+      const t = today.get(id) ?? { spend: 0, impressions: 0, clicks: 0 };
       t.spend += g.measures.spendMicros;
       t.impressions += g.measures.impressions;
+      t.clicks += g.measures.clicks;
       today.set(id, t);
     }
     const work: Promise<void>[] = [];
-    for (const { sli, spend, impressions } of chunk) {
+    const raise = (scope: LeaseScope, sli: ServingLineItem, day: string, dayUnits: number, lifetimeUnits: number) => {
+      if (dayUnits <= 0 && lifetimeUnits <= 0) return;
+      work.push(
+        leases.reconcile(
+          {
+            lineItemId: scope.key(sli.id),
+            campaignId: scope.campaignKey(sli),
+            day,
+            dayMicros: dayUnits,
+            lifetimeMicros: lifetimeUnits,
+          },
+          nowMs,
+        ),
+      );
+    };
+    for (const { sli, spend, impressions, clicks } of chunk) {
       const day = sli.clock.localDay(nowMs);
-      const t = today.get(sli.id) ?? { spend: 0, impressions: 0 };
+      const t = today.get(sli.id) ?? { spend: 0, impressions: 0, clicks: 0 };
       const l = life.get(sli.id);
-      if (spend && (t.spend > 0 || (l?.spendMicros ?? 0) > 0))
-        work.push(
-          leases.reconcile(
-            {
-              lineItemId: spendScope.key(sli.id),
-              campaignId: spendScope.campaignKey(sli),
-              day,
-              dayMicros: t.spend,
-              lifetimeMicros: l?.spendMicros ?? 0,
-            },
-            nowMs,
-          ),
-        );
-      if (impressions && (t.impressions > 0 || (l?.impressions ?? 0) > 0))
-        work.push(
-          leases.reconcile(
-            {
-              lineItemId: impressionGoalScope.key(sli.id),
-              campaignId: impressionGoalScope.campaignKey(sli),
-              day,
-              dayMicros: t.impressions,
-              lifetimeMicros: l?.impressions ?? 0,
-            },
-            nowMs,
-          ),
-        );
+      if (spend) raise(spendScope, sli, day, t.spend, l?.spendMicros ?? 0);
+      if (impressions) raise(impressionGoalScope, sli, day, t.impressions, l?.impressions ?? 0);
+      if (clicks)
+        raise(clickGoalScope, sli, day, t.clicks * MICRO_CLICKS_PER_CLICK, (l?.clicks ?? 0) * MICRO_CLICKS_PER_CLICK);
     }
     await Promise.all(work);
   }

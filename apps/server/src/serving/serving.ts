@@ -10,12 +10,14 @@ import {
   FixedPriorPredictor,
   type InMemorySpendCounters,
   mulberry32,
+  type RatePredictor,
   type ServingSnapshot,
 } from '@marquee/decision';
 import { createRequestEnricher, createUserAgentParser, MmdbGeoLocator } from '@marquee/enrich';
 import {
   type BudgetLeaseStore,
   BudgetPacing,
+  clickGoalScope,
   InMemoryBudgetLeaseStore,
   impressionGoalScope,
   LeasedBudgetGate,
@@ -44,8 +46,9 @@ export interface Serving {
   readonly spend: InMemorySpendCounters;
   /** Budget leases and pacing rates (docs/concepts/pacing.md). */
   readonly pacing: BudgetPacing;
-  /** Impression goals, leased like budgets (in impressions). */
+  /** Impression and click goals, leased like budgets (in impressions, in micro-clicks). */
   readonly impressionGoals: BudgetPacing;
+  readonly clickGoals: BudgetPacing;
   /** Traffic curves and the reconcile of the leases with the rollups (apps/server/src/pacing). */
   readonly pacingFeeds: PacingFeeds;
 }
@@ -88,12 +91,15 @@ export async function registerServing(app: App, deps: AppDeps, options: ServingO
     curve: (sli) => curves.curve(sli),
     onError: (err, what) => logger.warn({ err }, what),
   });
-  const impressionGoals = new BudgetPacing({
-    store: leases,
-    snapshot: () => state.current,
-    scope: impressionGoalScope,
-    onError: (err, what) => logger.warn({ err }, what),
-  });
+  const goal = (scope: typeof impressionGoalScope) =>
+    new BudgetPacing({
+      store: leases,
+      snapshot: () => state.current,
+      scope,
+      onError: (err, what) => logger.warn({ err }, what),
+    });
+  const impressionGoals = goal(impressionGoalScope);
+  const clickGoals = goal(clickGoalScope);
   const pacingFeeds = new PacingFeeds({
     rollups: store.rollups,
     leases,
@@ -104,12 +110,12 @@ export async function registerServing(app: App, deps: AppDeps, options: ServingO
   });
   publishPacingViews(deps, (id) => pacing.controller.view(id));
   const spend = new PacingSpendCounters(pacing, impressionGoals);
-  const predictor = new FixedPriorPredictor(); // decide's default: what the expected cost of a serve is ranked with
+  const predictor: RatePredictor = new FixedPriorPredictor(); // decide's default: what the expected cost of a serve is ranked with
   // BILLING HOOK (billing/billing-stop-gate.ts): stopped advertisers are refused before the budget gate.
   const leasedGate = (snapshot: ServingSnapshot) =>
     withBillingStop(
       snapshot,
-      new LeasedBudgetGate(snapshot, pacing, new BudgetPacingGate(snapshot, spend), [impressionGoals]),
+      new LeasedBudgetGate(snapshot, pacing, new BudgetPacingGate(snapshot, spend), [impressionGoals, clickGoals]),
       options.billingGate,
     );
   // The gate reads the snapshot it is built with; rebuilding one per snapshot swap keeps it allocation-free per request.
@@ -139,9 +145,11 @@ export async function registerServing(app: App, deps: AppDeps, options: ServingO
       for (const p of record.placements) {
         for (const ad of p.ads) {
           const sli = snapshot.lineItemById.get(ad.lineItemId);
+          const placement = snapshot.placements.get(p.placementId);
           if (sli) {
-            pacing.onServed(sli.id, lineItemServeCostMicros(sli, snapshot.placements.get(p.placementId), predictor));
+            pacing.onServed(sli.id, lineItemServeCostMicros(sli, placement, predictor));
             impressionGoals.onServed(sli.id, 1); // at most one impression per served ad
+            if (placement) clickGoals.onServed(sli.id, predictor.ctrPpm(sli, placement)); // expected micro-clicks
           }
         }
       }
@@ -156,15 +164,17 @@ export async function registerServing(app: App, deps: AppDeps, options: ServingO
     await pacingFeeds.runOnce();
     pacing.start(now);
     impressionGoals.start(now);
+    clickGoals.start(now);
     pacingFeeds.start();
   });
   app.addHook('onClose', async () => {
     await state.stop();
     pacingFeeds.stop();
     await pacing.close(now()).catch((err) => logger.warn({ err }, 'budget leases not settled'));
-    await impressionGoals.close(now()).catch((err) => logger.warn({ err }, 'goal leases not settled'));
+    for (const g of [impressionGoals, clickGoals])
+      await g.close(now()).catch((err) => logger.warn({ err }, 'goal leases not settled'));
     if (!options.caps) await caps.close();
     if (!options.leases) await leases.close();
   });
-  return { state, service, signer, caps, spend, pacing, impressionGoals, pacingFeeds };
+  return { state, service, signer, caps, spend, pacing, impressionGoals, clickGoals, pacingFeeds };
 }
