@@ -5,33 +5,19 @@
 import { randomInt } from 'node:crypto';
 import type { BillingGate } from '@marquee/billing';
 import { type FrequencyCapStore, InMemoryFrequencyCapStore, RedisFrequencyCapStore } from '@marquee/counters';
-import {
-  BudgetPacingGate,
-  FixedPriorPredictor,
-  type InMemorySpendCounters,
-  mulberry32,
-  type RatePredictor,
-  type ServingSnapshot,
-} from '@marquee/decision';
+import { FixedPriorPredictor, type InMemorySpendCounters, mulberry32, type ServingSnapshot } from '@marquee/decision';
 import { createRequestEnricher, createUserAgentParser, MmdbGeoLocator } from '@marquee/enrich';
 import {
   type BudgetLeaseStore,
-  BudgetPacing,
-  clickGoalScope,
+  type BudgetPacing,
   InMemoryBudgetLeaseStore,
-  impressionGoalScope,
-  LeasedBudgetGate,
-  lineItemServeCostMicros,
-  PacingSpendCounters,
   RedisBudgetLeaseStore,
 } from '@marquee/pacing';
 import { UrlSigner } from '@marquee/tracking';
 import { withBillingStop } from '../billing/billing-stop-gate.ts';
 import { CONFIG_DEFAULTS } from '../config.ts';
 import type { App, AppDeps } from '../deps.ts';
-import { PacingFeeds } from '../pacing/pacing-feeds.ts';
-import { publishPacingViews } from '../pacing/pacing-views.ts';
-import { TrafficCurveFeed } from '../pacing/traffic-curve-feed.ts';
+import { PacingRuntime } from '../pacing/pacing-runtime.ts';
 import { DecisionService, type DecisionServiceDeps } from './decision-service.ts';
 import { servingRoutes } from './serving-routes.ts';
 import { createServingState, type ServingState } from './serving-state.ts';
@@ -46,11 +32,8 @@ export interface Serving {
   readonly spend: InMemorySpendCounters;
   /** Budget leases and pacing rates (docs/concepts/pacing.md). */
   readonly pacing: BudgetPacing;
-  /** Impression and click goals, leased like budgets (in impressions, in micro-clicks). */
-  readonly impressionGoals: BudgetPacing;
-  readonly clickGoals: BudgetPacing;
-  /** Traffic curves and the reconcile of the leases with the rollups (apps/server/src/pacing). */
-  readonly pacingFeeds: PacingFeeds;
+  /** Budgets, goals, pacing and their feeds from the rollups (apps/server/src/pacing). */
+  readonly budgets: PacingRuntime;
 }
 
 export interface ServingOptions {
@@ -84,40 +67,20 @@ export async function registerServing(app: App, deps: AppDeps, options: ServingO
   const leases =
     options.leases ??
     (config.redisUrl ? new RedisBudgetLeaseStore({ url: config.redisUrl }) : new InMemoryBudgetLeaseStore());
-  const curves = new TrafficCurveFeed({ rollups: store.rollups });
-  const pacing = new BudgetPacing({
-    store: leases,
-    snapshot: () => state.current,
-    curve: (sli) => curves.curve(sli),
-    onError: (err, what) => logger.warn({ err }, what),
-  });
-  const goal = (scope: typeof impressionGoalScope) =>
-    new BudgetPacing({
-      store: leases,
-      snapshot: () => state.current,
-      scope,
-      onError: (err, what) => logger.warn({ err }, what),
-    });
-  const impressionGoals = goal(impressionGoalScope);
-  const clickGoals = goal(clickGoalScope);
-  const pacingFeeds = new PacingFeeds({
-    rollups: store.rollups,
+  const predictor = new FixedPriorPredictor(); // decide's default: what the expected cost of a serve is ranked with
+  const budgets = new PacingRuntime({
     leases,
-    curves,
+    rollups: store.rollups,
     snapshot: () => state.current,
     now,
+    predictor,
+    deps,
     onError: (err, what) => logger.warn({ err }, what),
   });
-  publishPacingViews(deps, (id) => pacing.controller.view(id));
-  const spend = new PacingSpendCounters(pacing, impressionGoals);
-  const predictor: RatePredictor = new FixedPriorPredictor(); // decide's default: what the expected cost of a serve is ranked with
+  const { pacing, spend } = budgets;
   // BILLING HOOK (billing/billing-stop-gate.ts): stopped advertisers are refused before the budget gate.
   const leasedGate = (snapshot: ServingSnapshot) =>
-    withBillingStop(
-      snapshot,
-      new LeasedBudgetGate(snapshot, pacing, new BudgetPacingGate(snapshot, spend), [impressionGoals, clickGoals]),
-      options.billingGate,
-    );
+    withBillingStop(snapshot, budgets.gate(snapshot), options.billingGate);
   // The gate reads the snapshot it is built with; rebuilding one per snapshot swap keeps it allocation-free per request.
   let gateFor = state.current;
   let gate = leasedGate(gateFor);
@@ -145,12 +108,7 @@ export async function registerServing(app: App, deps: AppDeps, options: ServingO
       for (const p of record.placements) {
         for (const ad of p.ads) {
           const sli = snapshot.lineItemById.get(ad.lineItemId);
-          const placement = snapshot.placements.get(p.placementId);
-          if (sli) {
-            pacing.onServed(sli.id, lineItemServeCostMicros(sli, placement, predictor));
-            impressionGoals.onServed(sli.id, 1); // at most one impression per served ad
-            if (placement) clickGoals.onServed(sli.id, predictor.ctrPpm(sli, placement)); // expected micro-clicks
-          }
+          if (sli) budgets.onServed(sli, snapshot.placements.get(p.placementId));
         }
       }
       options.onDecision?.(record);
@@ -159,22 +117,13 @@ export async function registerServing(app: App, deps: AppDeps, options: ServingO
   await app.register(servingRoutes({ service, state, publicUrl: config.publicUrl }));
   app.addHook('onReady', async () => {
     // Tracking has replayed today's spend from its log by now: reconcile the leases with it, then go live.
-    await spend.goLive(leases, state.current, now());
-    // The rollups' spend and the learned curves before the first lease (in the background after).
-    await pacingFeeds.runOnce();
-    pacing.start(now);
-    impressionGoals.start(now);
-    clickGoals.start(now);
-    pacingFeeds.start();
+    await budgets.start();
   });
   app.addHook('onClose', async () => {
     await state.stop();
-    pacingFeeds.stop();
-    await pacing.close(now()).catch((err) => logger.warn({ err }, 'budget leases not settled'));
-    for (const g of [impressionGoals, clickGoals])
-      await g.close(now()).catch((err) => logger.warn({ err }, 'goal leases not settled'));
+    await budgets.close();
     if (!options.caps) await caps.close();
     if (!options.leases) await leases.close();
   });
-  return { state, service, signer, caps, spend, pacing, impressionGoals, clickGoals, pacingFeeds };
+  return { state, service, signer, caps, spend, pacing, budgets };
 }
