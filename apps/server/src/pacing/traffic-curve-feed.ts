@@ -22,7 +22,7 @@ export interface TrafficCurveFeedOptions {
   readonly days?: number;
   /** Pseudo-requests added to every hour of a placement's history. Default 10. */
   readonly priorPerHour?: number;
-  /** At most this many rollup groups are read per refresh (a bigger network reads the busiest first). */
+  /** At most this many rollup groups (placement × hour) are read per refresh; beyond it the history is cut short. */
   readonly maxGroups?: number;
 }
 
