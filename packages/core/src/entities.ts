@@ -122,6 +122,9 @@ export const CreativeAssignment = closed({
 });
 export type CreativeAssignment = Static<typeof CreativeAssignment>;
 
+/** Leased in micro-clicks (10^6 a click): the bound keeps that a safe integer. */
+const ClickGoal = Type.Integer({ minimum: 0, maximum: 1_000_000_000 });
+
 export const LineItemFields = {
   advertiserId: Id,
   campaignId: Id,
@@ -139,6 +142,9 @@ export const LineItemFields = {
   dailyBudgetMicros: Type.Union([MicrosAmount, Type.Null()]),
   lifetimeImpressionGoal: Type.Union([Type.Integer({ minimum: 0 }), Type.Null()]),
   dailyImpressionGoal: Type.Union([Type.Integer({ minimum: 0 }), Type.Null()]),
+  /** Click goals: delivery stops once reached (leased like budgets, docs/concepts/pacing.md). Absent = none. */
+  lifetimeClickGoal: Type.Optional(Type.Union([ClickGoal, Type.Null()])),
+  dailyClickGoal: Type.Optional(Type.Union([ClickGoal, Type.Null()])),
   pacing: literals(PACING_MODES),
   dayParting: Type.Array(DayPart, { maxItems: 50, description: 'Empty means all day, every day' }),
   targeting: Type.Union([Targeting, Type.Null()]),

@@ -93,6 +93,11 @@ describe('line item rules', () => {
   it('wants a daily budget within the lifetime budget', () => {
     expect(codes(validateLineItem(lineItem({ dailyBudgetMicros: 2_000_000_000 })))).toContain('daily_over_lifetime');
   });
+  it('wants a daily click goal within the lifetime click goal', () => {
+    const bad = validateLineItem(lineItem({ dailyClickGoal: 11, lifetimeClickGoal: 10 }));
+    expect(bad).toContainEqual(expect.objectContaining({ path: '/dailyClickGoal', code: 'daily_over_lifetime' }));
+    expect(validateLineItem(lineItem({ dailyClickGoal: 10, lifetimeClickGoal: 10 }))).toEqual([]);
+  });
   it('knows time zones', () => {
     expect(codes(validateLineItem(lineItem({ timeZone: 'Mars/Olympus' })))).toContain('bad_time_zone');
   });

@@ -73,6 +73,13 @@ export function validateLineItem(li: LineItem): Issue[] {
       code: 'daily_over_lifetime',
     });
   }
+  if (li.dailyClickGoal != null && li.lifetimeClickGoal != null && li.dailyClickGoal > li.lifetimeClickGoal) {
+    issues.push({
+      path: '/dailyClickGoal',
+      message: 'daily goal cannot exceed the lifetime goal',
+      code: 'daily_over_lifetime',
+    });
+  }
   if (!isValidTimeZone(li.timeZone)) {
     issues.push({ path: '/timeZone', message: `unknown time zone "${li.timeZone}"`, code: 'bad_time_zone' });
   }

@@ -16,12 +16,15 @@
 import type { RatePredictor, ServingLineItem, ServingPlacement, ServingSnapshot } from '@marquee/decision';
 import type { BudgetLeaseStore, Lease, LeaseBudget } from './budget-lease-store.ts';
 import { DEFAULT_LEASE_TTL_MS } from './budget-lease-store.ts';
+import { type LeaseScope, spendScope } from './lease-scope.ts';
 import { type LineItemPacing, PacingController, type PacingControllerOptions } from './pacing-controller.ts';
 import { TrafficCurve } from './traffic-curve.ts';
 
 export interface BudgetPacingOptions {
   readonly store: BudgetLeaseStore;
   readonly snapshot: () => ServingSnapshot;
+  /** What is leased: spend in micros (default) or a goal's units (lease-scope.ts). */
+  readonly scope?: LeaseScope;
   /** The traffic curve a line item's even pacing follows (default flat). */
   readonly curve?: (sli: ServingLineItem) => TrafficCurve;
   readonly controller?: PacingControllerOptions;
@@ -40,6 +43,8 @@ export interface BudgetPacingOptions {
 
 interface Entry {
   sli: ServingLineItem;
+  /** The line item's key in the lease store (the scope's). */
+  key: string;
   budget: LeaseBudget | null;
   /** The most a single serve can cost (CPM: the impression at the full rate); 0: unknown (CPC/CPA). */
   serveCost: number;
@@ -67,7 +72,8 @@ export class BudgetPacing {
   readonly controller: PacingController;
   private readonly entries = new Map<string, Entry>();
   private readonly pendingSpend = new Map<string, { lineItemId: string; day: string; micros: number }>();
-  private readonly o: Required<Omit<BudgetPacingOptions, 'maxLeaseMicros' | 'onError'>> &
+  private readonly scope: LeaseScope;
+  private readonly o: Required<Omit<BudgetPacingOptions, 'maxLeaseMicros' | 'onError' | 'scope'>> &
     Pick<BudgetPacingOptions, 'maxLeaseMicros' | 'onError'>;
   private timers: NodeJS.Timeout[] = [];
   private now: (() => number) | undefined;
@@ -83,6 +89,7 @@ export class BudgetPacing {
       idleMs: 60_000,
       ...options,
     };
+    this.scope = options.scope ?? spendScope;
     this.controller = new PacingController(this.o.controller);
   }
 
@@ -181,6 +188,7 @@ export class BudgetPacing {
 
   /** One control tick: each paced line item's spend today against its plan. */
   async control(nowMs: number): Promise<void> {
+    if (!this.scope.paced) return; // goals are caps only: the spend scope paces
     const work: Promise<unknown>[] = [];
     for (const e of this.entries.values()) {
       const li = e.sli.lineItem;
@@ -200,7 +208,7 @@ export class BudgetPacing {
       }
       const day = e.sli.clock.localDay(nowMs);
       work.push(
-        this.o.store.status(li.id, e.budget.campaignId, day, nowMs).then((s) => {
+        this.o.store.status(e.key, e.budget.campaignId, day, nowMs).then((s) => {
           // Actual spend reported, plus slices used and held while their events arrive, plus what
           // this worker used of its current lease and has not settled yet.
           const local = e.lease?.day === day ? e.used : 0;
@@ -275,7 +283,7 @@ export class BudgetPacing {
       this.wake();
       return e.lease;
     }
-    const fresh = reserveSync(e.sli.id, day, this.leaseSize(e), e.budget, nowMs);
+    const fresh = reserveSync(e.key, day, this.leaseSize(e), e.budget, nowMs);
     if (fresh.grantedMicros === 0) return e.lease;
     const old = e.lease;
     const used = e.used;
@@ -301,6 +309,7 @@ export class BudgetPacing {
     if (e === undefined) {
       e = {
         sli,
+        key: this.scope.key(sli.id),
         budget: null,
         serveCost: 0,
         minLease: 0,
@@ -326,25 +335,19 @@ export class BudgetPacing {
   /** Budget and lease sizes from the line item (and campaign) of the current snapshot. */
   private refresh(e: Entry, sli: ServingLineItem): void {
     e.sli = sli;
-    const li = sli.lineItem;
     const campaign = this.o.snapshot().source.maps.campaign.get(sli.campaignId);
-    const budget: LeaseBudget = {
-      campaignId: sli.campaignId,
-      lineItemDailyMicros: li.dailyBudgetMicros,
-      lineItemLifetimeMicros: li.lifetimeBudgetMicros,
-      campaignDailyMicros: campaign?.dailyBudgetMicros ?? null,
-      campaignLifetimeMicros: campaign?.lifetimeBudgetMicros ?? null,
-    };
-    const limits = [
-      budget.lineItemDailyMicros,
-      budget.lineItemLifetimeMicros,
-      budget.campaignDailyMicros,
-      budget.campaignLifetimeMicros,
-    ].filter((x): x is number => x !== null);
+    const budget = this.scope.budget(sli, campaign);
+    const limits = budget
+      ? [
+          budget.lineItemDailyMicros,
+          budget.lineItemLifetimeMicros,
+          budget.campaignDailyMicros,
+          budget.campaignLifetimeMicros,
+        ].filter((x): x is number => x !== null)
+      : [];
     e.budget = limits.length === 0 ? null : budget;
-    // A CPM serve costs at most the rate per impression; a flat fee is not charged per serve.
-    e.serveCost = li.pricingModel === 'cpm' ? Math.floor(li.rateMicros / 1000) : 0;
-    const unit = Math.max(1, Math.ceil(li.rateMicros / 1000));
+    e.serveCost = this.scope.serveCost(sli);
+    const unit = this.scope.unit(sli);
     const smallest = limits.length ? Math.min(...limits) : 0;
     e.minLease = 20 * unit;
     e.maxLease = Math.max(
@@ -365,8 +368,7 @@ export class BudgetPacing {
   private async swap(e: Entry, next: { day: string; want: number } | null, nowMs: number): Promise<void> {
     e.busy = true;
     try {
-      const fresh =
-        next && e.budget ? await this.o.store.reserve(e.sli.id, next.day, next.want, e.budget, nowMs) : null;
+      const fresh = next && e.budget ? await this.o.store.reserve(e.key, next.day, next.want, e.budget, nowMs) : null;
       const old = e.lease;
       const used = e.used;
       e.lease = fresh && fresh.grantedMicros > 0 ? fresh : null;
@@ -383,10 +385,15 @@ export class BudgetPacing {
     this.pendingSpend.clear();
     await Promise.all(
       batch.map((p) => {
-        const campaignId =
-          snapshot.lineItemById.get(p.lineItemId)?.campaignId ?? this.entries.get(p.lineItemId)?.sli.campaignId;
-        if (!campaignId) return undefined; // a line item no longer served: reconciled from the log
-        return this.o.store.recordSpend(p.lineItemId, campaignId, p.day, p.micros, nowMs);
+        const sli = snapshot.lineItemById.get(p.lineItemId) ?? this.entries.get(p.lineItemId)?.sli;
+        if (!sli) return undefined; // a line item no longer served: reconciled from the log
+        return this.o.store.recordSpend(
+          this.scope.key(p.lineItemId),
+          this.scope.campaignKey(sli),
+          p.day,
+          p.micros,
+          nowMs,
+        );
       }),
     );
   }

@@ -5,6 +5,7 @@ import * as f from '../../decision/src/fixtures.ts';
 import type { BudgetLeaseStore } from './budget-lease-store.ts';
 import { BudgetPacing, dailyTarget, expectedServeCostMicros } from './budget-pacing.ts';
 import { InMemoryBudgetLeaseStore } from './in-memory-budget-lease-store.ts';
+import { impressionGoalScope } from './lease-scope.ts';
 import { LeasedBudgetGate } from './leased-budget-gate.ts';
 
 const T0 = Date.parse('2030-06-10T10:00:00Z');
@@ -98,6 +99,66 @@ describe('LeasedBudgetGate and BudgetPacing', () => {
       total += serve(snapshot, pacing, 100, t);
     }
     expect(total).toBe(5);
+  });
+
+  it('a campaign lifetime cap binds over its line items together, across two workers', async () => {
+    // Two line items of one campaign, each with room for 100 serves; the campaign for 60 (120,000 micros).
+    const snapshot = buildServingSnapshot(
+      f.storeSnapshot({
+        advertisers: [f.advertiser('adv_a')],
+        campaigns: [f.campaign('cmp_a', 'adv_a', { lifetimeBudgetMicros: 120_000 })],
+        creatives: [f.creative('cr_a', 'adv_a')],
+        lineItems: ['li_a', 'li_b'].map((id) =>
+          f.lineItem(id, 'adv_a', 'cmp_a', ['cr_a'], { rateMicros: 2_000_000, lifetimeBudgetMicros: 200_000 }),
+        ),
+        publishers: [f.publisher('pub_1')],
+        sites: [f.site('site_1', 'pub_1')],
+        placements: [f.placement('plc_1', 'site_1', 'pub_1', { auction: 'first_price' })],
+      }),
+    );
+    const store = new InMemoryBudgetLeaseStore();
+    const workers = [0, 1].map(() => new BudgetPacing({ store: asyncOnly(store), snapshot: () => snapshot }));
+    let total = 0;
+    for (let t = T0; t < T0 + 30_000; t += 1000) {
+      for (const [i, w] of workers.entries()) {
+        await w.refill(t);
+        total += serve(snapshot, w, 50, t, i + t);
+      }
+    }
+    expect(total).toBe(60);
+    const a = await store.status('li_a', 'cmp_a', '2030-06-10', T0 + 30_000);
+    const b = await store.status('li_b', 'cmp_a', '2030-06-10', T0 + 30_000);
+    expect(a.campaignLifetime.availableMicros).toBe(0);
+    expect(a.lineItemLifetime.reservedMicros + b.lineItemLifetime.reservedMicros).toBe(120_000);
+  });
+
+  it('impression goals are leased in impressions, one per serve, and stop delivery at the goal', async () => {
+    const snapshot = world({ dailyImpressionGoal: 37, lifetimeImpressionGoal: 1000 });
+    const store = new InMemoryBudgetLeaseStore();
+    const spend = new BudgetPacing({ store, snapshot: () => snapshot });
+    const workers = [0, 1, 2].map(() => ({
+      goals: new BudgetPacing({ store: asyncOnly(store), snapshot: () => snapshot, scope: impressionGoalScope }),
+    }));
+    let total = 0;
+    for (let t = T0; t < T0 + 20_000; t += 1000) {
+      for (const [i, w] of workers.entries()) {
+        await w.goals.refill(t);
+        const gate = new LeasedBudgetGate(snapshot, spend, undefined, [w.goals]);
+        const rng = mulberry32(i + t);
+        for (let k = 0; k < 10; k++) {
+          const d = decide(request, snapshot, t, rng, { pacing: gate });
+          if (d.placements[0]!.kind !== 'filled') continue;
+          total++;
+          w.goals.onServed('li_a', 1);
+        }
+      }
+    }
+    expect(total).toBe(37);
+    const s = await store.status('li_a#impressions', 'li_a#impressions', '2030-06-10', T0 + 20_000);
+    expect(s.lineItemDay).toMatchObject({ limitMicros: 37, availableMicros: 0 });
+    // Money is untouched by the goal's units.
+    const m = await store.status('li_a', 'cmp_a', '2030-06-10', T0 + 20_000);
+    expect(m.lineItemDay.reservedMicros).toBe(0);
   });
 
   it('applies the pass-through rate with the rng it is given', async () => {

@@ -5,27 +5,19 @@
 import { randomInt } from 'node:crypto';
 import type { BillingGate } from '@marquee/billing';
 import { type FrequencyCapStore, InMemoryFrequencyCapStore, RedisFrequencyCapStore } from '@marquee/counters';
-import {
-  BudgetPacingGate,
-  FixedPriorPredictor,
-  type InMemorySpendCounters,
-  mulberry32,
-  type ServingSnapshot,
-} from '@marquee/decision';
+import { FixedPriorPredictor, type InMemorySpendCounters, mulberry32, type ServingSnapshot } from '@marquee/decision';
 import { createRequestEnricher, createUserAgentParser, MmdbGeoLocator } from '@marquee/enrich';
 import {
   type BudgetLeaseStore,
-  BudgetPacing,
+  type BudgetPacing,
   InMemoryBudgetLeaseStore,
-  LeasedBudgetGate,
-  lineItemServeCostMicros,
-  PacingSpendCounters,
   RedisBudgetLeaseStore,
 } from '@marquee/pacing';
 import { UrlSigner } from '@marquee/tracking';
 import { withBillingStop } from '../billing/billing-stop-gate.ts';
 import { CONFIG_DEFAULTS } from '../config.ts';
 import type { App, AppDeps } from '../deps.ts';
+import { PacingRuntime } from '../pacing/pacing-runtime.ts';
 import { DecisionService, type DecisionServiceDeps } from './decision-service.ts';
 import { servingRoutes } from './serving-routes.ts';
 import { createServingState, type ServingState } from './serving-state.ts';
@@ -40,6 +32,8 @@ export interface Serving {
   readonly spend: InMemorySpendCounters;
   /** Budget leases and pacing rates (docs/concepts/pacing.md). */
   readonly pacing: BudgetPacing;
+  /** Budgets, goals, pacing and their feeds from the rollups (apps/server/src/pacing). */
+  readonly budgets: PacingRuntime;
 }
 
 export interface ServingOptions {
@@ -73,20 +67,20 @@ export async function registerServing(app: App, deps: AppDeps, options: ServingO
   const leases =
     options.leases ??
     (config.redisUrl ? new RedisBudgetLeaseStore({ url: config.redisUrl }) : new InMemoryBudgetLeaseStore());
-  const pacing = new BudgetPacing({
-    store: leases,
+  const predictor = new FixedPriorPredictor(); // decide's default: what the expected cost of a serve is ranked with
+  const budgets = new PacingRuntime({
+    leases,
+    rollups: store.rollups,
     snapshot: () => state.current,
+    now,
+    predictor,
+    deps,
     onError: (err, what) => logger.warn({ err }, what),
   });
-  const spend = new PacingSpendCounters(pacing);
-  const predictor = new FixedPriorPredictor(); // decide's default: what the expected cost of a serve is ranked with
+  const { pacing, spend } = budgets;
   // BILLING HOOK (billing/billing-stop-gate.ts): stopped advertisers are refused before the budget gate.
   const leasedGate = (snapshot: ServingSnapshot) =>
-    withBillingStop(
-      snapshot,
-      new LeasedBudgetGate(snapshot, pacing, new BudgetPacingGate(snapshot, spend)),
-      options.billingGate,
-    );
+    withBillingStop(snapshot, budgets.gate(snapshot), options.billingGate);
   // The gate reads the snapshot it is built with; rebuilding one per snapshot swap keeps it allocation-free per request.
   let gateFor = state.current;
   let gate = leasedGate(gateFor);
@@ -114,8 +108,7 @@ export async function registerServing(app: App, deps: AppDeps, options: ServingO
       for (const p of record.placements) {
         for (const ad of p.ads) {
           const sli = snapshot.lineItemById.get(ad.lineItemId);
-          if (sli)
-            pacing.onServed(sli.id, lineItemServeCostMicros(sli, snapshot.placements.get(p.placementId), predictor));
+          if (sli) budgets.onServed(sli, snapshot.placements.get(p.placementId));
         }
       }
       options.onDecision?.(record);
@@ -124,14 +117,13 @@ export async function registerServing(app: App, deps: AppDeps, options: ServingO
   await app.register(servingRoutes({ service, state, publicUrl: config.publicUrl }));
   app.addHook('onReady', async () => {
     // Tracking has replayed today's spend from its log by now: reconcile the leases with it, then go live.
-    await spend.goLive(leases, state.current, now());
-    pacing.start(now);
+    await budgets.start();
   });
   app.addHook('onClose', async () => {
     await state.stop();
-    await pacing.close(now()).catch((err) => logger.warn({ err }, 'budget leases not settled'));
+    await budgets.close();
     if (!options.caps) await caps.close();
     if (!options.leases) await leases.close();
   });
-  return { state, service, signer, caps, spend, pacing };
+  return { state, service, signer, caps, spend, pacing, budgets };
 }

@@ -16,6 +16,7 @@ import {
 import type { Scope } from '@marquee/store';
 import { Type } from 'typebox';
 import type { RouteModule } from '../../deps.ts';
+import { pacingViewsOf } from '../../pacing/pacing-views.ts';
 import { principalOf, requireAuth } from '../auth/guards.ts';
 import { MarqueeError } from '../errors.ts';
 import type { Principal } from '../principal.ts';
@@ -59,6 +60,17 @@ const ReportResponse = Type.Object(
 );
 
 const Totals = Type.Object({ spendMicros: Type.Integer(), impressions: Type.Integer() });
+const PacingControl = Type.Object(
+  {
+    status: Type.String({ description: "on_track, behind or ahead of today's plan (traffic-curve weighted)" }),
+    rate: Type.Number({ description: 'Pass-through rate of the throttle, 0..1' }),
+    day: Type.String({ description: "Budget day, YYYY-MM-DD in the line item's time zone" }),
+    dailyTargetMicros: Type.Union([Type.Integer(), Type.Null()]),
+    spentTodayMicros: Type.Integer(),
+    plannedTodayMicros: Type.Integer({ description: 'What the plan says should be spent by now' }),
+  },
+  { title: 'PacingControl' },
+);
 const Delivery = Type.Object(
   {
     lineItemId: Type.String(),
@@ -77,6 +89,11 @@ const Delivery = Type.Object(
     basis: Type.String({ description: 'lifetime (flight), daily, or none' }),
     paceRatio: Type.Union([Type.Number(), Type.Null()]),
     status: Type.String({ description: 'not_started, on_track, behind, ahead, completed' }),
+    control: Type.Union([PacingControl, Type.Null()], {
+      description:
+        "The pacing control loop's view of today on this server (null until the line item was asked for " +
+        'and had a control tick)',
+    }),
   },
   { title: 'LineItemDelivery' },
 );
@@ -104,7 +121,8 @@ function isBadTimeZone(error: unknown): boolean {
   return e.code === '22023' && /time zone/i.test(e.message ?? '');
 }
 
-export const reportRoutes: RouteModule = async (app, { store }) => {
+export const reportRoutes: RouteModule = async (app, deps) => {
+  const { store } = deps;
   app.get(
     '/reports',
     {
@@ -191,7 +209,24 @@ export const reportRoutes: RouteModule = async (app, { store }) => {
         cursor = page.nextCursor ?? undefined;
       } while (cursor && lineItems.length < MAX_DELIVERY_LINE_ITEMS);
       const nowMs = Date.now();
-      return { asOf: new Date(nowMs).toISOString(), items: await deliveryOf(store, lineItems, nowMs) };
+      const control = pacingViewsOf(deps);
+      const items = (await deliveryOf(store, lineItems, nowMs)).map((d) => {
+        const v = control(d.lineItemId);
+        return {
+          ...d,
+          control: v
+            ? {
+                status: v.status,
+                rate: v.rate,
+                day: v.day,
+                dailyTargetMicros: v.dailyTargetMicros,
+                spentTodayMicros: v.spentTodayMicros,
+                plannedTodayMicros: v.plannedTodayMicros,
+              }
+            : null,
+        };
+      });
+      return { asOf: new Date(nowMs).toISOString(), items };
     },
   );
 };
