@@ -101,8 +101,6 @@ export function toCoreRequest(body: DecisionBody, e: Enrichment, explain: Decisi
   };
 }
 
-const SHARED_KINDS = ['impression', 'viewable', 'custom'] as const;
-
 export class DecisionService {
   constructor(private readonly deps: DecisionServiceDeps) {}
 
@@ -234,15 +232,12 @@ export class DecisionService {
       country: t.country,
       device: t.device,
     };
-    const base = `${deps.publicUrl}/t`;
-    // Impression, viewable and custom share one payload (encoded once); the click's carries its landing URL.
-    const shared = t.dryRun ? undefined : deps.signer.signEach(SHARED_KINDS, claims);
-    const sign = (kind: 'impression' | 'viewable' | 'custom') =>
-      shared ? `${base}/${kind}/${shared[kind]}` : `${base}/${kind}/preview`;
-    const signClick = (url: string) =>
-      t.dryRun ? `${base}/click/preview` : `${base}/click/${deps.signer.sign('click', { ...claims, url })}`;
     const landing = c.clickUrl;
-    const clickUrl = landing ? signClick(landing) : null;
+    // One signed token per ad, landing URL inside, for all four event kinds (the kind is in the path).
+    const token = t.dryRun ? 'preview' : deps.signer.sign(landing ? { ...claims, url: landing } : claims);
+    const base = `${deps.publicUrl}/t/`;
+    const tail = `/${token}`;
+    const clickUrl = landing ? `${base}click${tail}` : null;
     const imageUrl = c.imageUrl ?? (c.assetId ? deps.assetUrl(c.assetId) : undefined);
     const creative: ServedAdBody['creative'] = { kind: c.kind };
     if (c.kind === 'image' && imageUrl) creative.imageUrl = imageUrl;
@@ -263,10 +258,10 @@ export class DecisionService {
       creative,
       clickUrl,
       tracking: {
-        impression: sign('impression'),
-        viewable: sign('viewable'),
+        impression: `${base}impression${tail}`,
+        viewable: `${base}viewable${tail}`,
         click: clickUrl,
-        custom: `${sign('custom')}?name={name}`,
+        custom: `${base}custom${tail}?name={name}`,
       },
     };
   }
