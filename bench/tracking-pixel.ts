@@ -193,3 +193,5 @@ console.log(
     `after the load stopped (${fmt(reported)} reported; goal: under 60,000 ms)`,
 );
 await marquee.stop();
+// The bare server child keeps the event loop alive: exit (the exit handler stops it and removes the temp dir).
+process.exit(0);
