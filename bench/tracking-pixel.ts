@@ -10,6 +10,7 @@
  * by a Lua script. Goal: Marquee >= 0.6x the bare server.
  *
  *   node --import tsx bench/tracking-pixel.ts            # BENCH_ROUNDS=3 BENCH_SECONDS=8 BENCH_CONNECTIONS=32
+ *   BENCH_CPU_PROF=/tmp/prof node --import tsx bench/tracking-pixel.ts   # --cpu-prof of the Marquee process
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
@@ -42,14 +43,20 @@ process.on('exit', () => {
 });
 
 const key = randomBytes(32);
-const marquee = await startMarquee({
-  MARQUEE_DEMO_DATA: 'false',
-  MARQUEE_ADMIN_PASSWORD: 'bench-admin-password',
-  MARQUEE_RATE_LIMIT_PER_MINUTE: '100000000',
-  MARQUEE_TRACKING_KEYS: `bench:${key.toString('base64url')}`,
-  MARQUEE_DATA_DIR: join(work, 'marquee'),
-  MARQUEE_ROLLUPS: 'true',
-});
+// BENCH_CPU_PROF=<dir>: Marquee runs with --cpu-prof there (written when the script stops it).
+const CPU_PROF = process.env['BENCH_CPU_PROF'];
+const marquee = await startMarquee(
+  {
+    MARQUEE_DEMO_DATA: 'false',
+    MARQUEE_ADMIN_PASSWORD: 'bench-admin-password',
+    MARQUEE_RATE_LIMIT_PER_MINUTE: '100000000',
+    MARQUEE_TRACKING_KEYS: `bench:${key.toString('base64url')}`,
+    MARQUEE_DATA_DIR: join(work, 'marquee'),
+    MARQUEE_ROLLUPS: 'true',
+  },
+  90_000,
+  CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', CPU_PROF] : [],
+);
 children.push(marquee.child);
 const api = await signIn(marquee.url, 'admin@localhost', 'bench-admin-password');
 const network = await createTrackingNetwork(api, 2, 0);
@@ -75,7 +82,7 @@ const token = (i: number) => {
     country: 'US',
     device: 'desktop',
   };
-  return signer.sign('impression', claims);
+  return signer.sign(claims);
 };
 
 // The bare server: the same GIF and headers as Marquee's pixel answer, nothing else.
@@ -186,3 +193,5 @@ console.log(
     `after the load stopped (${fmt(reported)} reported; goal: under 60,000 ms)`,
 );
 await marquee.stop();
+// The bare server child keeps the event loop alive: exit (the exit handler stops it and removes the temp dir).
+process.exit(0);

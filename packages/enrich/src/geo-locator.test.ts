@@ -20,6 +20,15 @@ describe('MmdbGeoLocator with the bundled database', () => {
     }
   });
 
+  it('answers the same from its per-IP cache, also past its bound (entries evicted and looked up again)', async () => {
+    const geo = await MmdbGeoLocator.open(defaultGeoDatabasePath(), 2);
+    const ips = ['8.8.8.8', '193.0.6.139', '10.1.2.3', '2001:4860:4860::8888'];
+    const first = ips.map((ip) => geo.lookup(ip).country);
+    expect(first).toEqual(['US', 'NL', undefined, 'US']);
+    for (let round = 0; round < 3; round++) expect(ips.map((ip) => geo.lookup(ip).country)).toEqual(first);
+    expect(geo.lookup('x'.repeat(200))).toEqual({ country: undefined, region: undefined });
+  });
+
   it('enriches a request from its IP and user agent', async () => {
     const enricher = createRequestEnricher({ geo: await MmdbGeoLocator.open(), userAgents: createUserAgentParser() });
     expect(

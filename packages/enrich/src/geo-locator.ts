@@ -10,6 +10,7 @@
  * Marquee does not ship GeoLite2.
  */
 import { createRequire } from 'node:module';
+import { LRUCache } from 'lru-cache';
 import maxmind, { type CityResponse, type Reader } from 'maxmind';
 
 export interface GeoInfo {
@@ -38,21 +39,42 @@ export function defaultGeoDatabasePath(): string {
 }
 
 export class MmdbGeoLocator implements GeoLocator {
-  private constructor(private readonly reader: Reader<CityResponse>) {}
+  /**
+   * Answers by IP string. The reader's own cache keeps decoded records, but every lookup still validated the
+   * IP and walked the tree (3% of the decision API's CPU with one lookup per request); a page's requests and
+   * a user's repeat visits come from the same IP.
+   */
+  private readonly byIp: LRUCache<string, GeoInfo>;
+
+  private constructor(
+    private readonly reader: Reader<CityResponse>,
+    cacheSize: number,
+  ) {
+    this.byIp = new LRUCache({ max: cacheSize });
+  }
 
   /** Opens the database (the whole file is read into memory; lookups are synchronous). */
   static async open(path: string = defaultGeoDatabasePath(), cacheSize = 10_000): Promise<MmdbGeoLocator> {
     const reader = await maxmind.open<CityResponse>(path, { cache: { max: cacheSize } });
-    return new MmdbGeoLocator(reader);
+    return new MmdbGeoLocator(reader, cacheSize);
   }
 
   lookup(ip: string | undefined): GeoInfo {
-    if (!ip || !maxmind.validate(ip)) return NONE;
+    if (!ip || ip.length > 45) return NONE;
+    const hit = this.byIp.get(ip);
+    if (hit) return hit;
+    const info = this.find(ip);
+    this.byIp.set(ip, info);
+    return info;
+  }
+
+  private find(ip: string): GeoInfo {
+    if (!maxmind.validate(ip)) return NONE;
     const rec = this.reader.get(ip) as GeoRecord | null;
     if (!rec) return NONE;
     const country = (rec.country?.iso_code ?? rec.country_code ?? rec.registered_country?.iso_code)?.toUpperCase();
     if (!country || !/^[A-Z]{2}$/.test(country)) return NONE;
     const sub = rec.subdivisions?.[0]?.iso_code;
-    return { country, region: sub ? `${country}-${sub.toUpperCase()}` : undefined };
+    return Object.freeze({ country, region: sub ? `${country}-${sub.toUpperCase()}` : undefined });
   }
 }

@@ -1,15 +1,20 @@
 /**
- * Signed tracking tokens. A decision hands out URLs for impression, viewable, click and custom events;
- * each carries the decision's facts (who serves what, where, at which price) and an expiry, signed with
- * HMAC-SHA256 under a key whose id travels in the token, so keys can rotate: new tokens use the newest
- * key, old tokens verify until they expire. Tracking needs no lookup: the token is the whole context.
+ * Signed tracking tokens. A decision hands out URLs for impression, viewable, click and custom events of each
+ * served ad; ONE token per ad carries the decision's facts (who serves what, where, at which price, the landing
+ * URL) and an expiry, signed with HMAC-SHA256 under a key whose id travels in the token, so keys can rotate: new
+ * tokens use the newest key, old tokens verify until they expire. Tracking needs no lookup: the token is the
+ * whole context.
  *
  * Token layout (URL-safe, no escaping needed): `<kid>.<payload>.<sig>`
  *   payload = base64url(JSON array of the claims in FIELDS order, version first: short URLs, one cheap encode),
- *   sig = base64url(first 16 bytes of HMAC(kid secret, event + "." + payload))
- * The event kind is inside the MAC, so an impression token cannot be replayed as a click.
+ *   sig = base64url(first 16 bytes of HMAC(kid secret, payload))                     (version 2)
+ * The event kind is in the URL path, not in the MAC: all four URLs of an ad go to the same client in the same
+ * response, so a MAC per kind would stop nothing that client cannot do anyway (fire its click URL), and costs
+ * three more HMACs per ad. Each kind is deduplicated separately per decision (see the tracking service).
+ * Version 1 tokens (one MAC per kind: HMAC(secret, event + "." + payload)) still verify until they expire,
+ * so an upgrade does not invalidate the URLs already on pages.
  */
-import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHmac, createSecretKey, type KeyObject, randomBytes, timingSafeEqual } from 'node:crypto';
 
 export const TRACKING_EVENTS = ['impression', 'viewable', 'click', 'custom'] as const;
 export type TrackingEventKind = (typeof TRACKING_EVENTS)[number];
@@ -36,9 +41,9 @@ export interface TrackingClaims {
   readonly userKey: string;
   readonly country: string;
   readonly device: string;
-  /** Click destination (only in click tokens): the redirect goes only where Marquee signed. */
+  /** Click destination (the creative's click URL at decision time): the redirect goes only where Marquee signed. */
   readonly url?: string;
-  /** Custom event name (only in custom tokens). */
+  /** Custom event name (version 1 tokens only; the name now travels in the query). */
   readonly name?: string;
 }
 
@@ -65,8 +70,8 @@ export function generateSigningKey(kid: string): SigningKey {
 }
 
 export class UrlSigner {
-  private readonly keys: Map<string, Buffer>;
-  private readonly current: SigningKey;
+  private readonly keys: Map<string, KeyObject>;
+  private readonly current: { readonly kid: string; readonly key: KeyObject };
 
   /** `keys`: all keys that may verify; the first is the one that signs (the newest). */
   constructor(keys: readonly SigningKey[]) {
@@ -75,24 +80,21 @@ export class UrlSigner {
       if (!KID_RE.test(k.kid)) throw new RangeError(`bad key id "${k.kid}"`);
       if (k.secret.length < 16) throw new RangeError(`key "${k.kid}" is shorter than 128 bits`);
     }
-    this.current = keys[0]!;
-    this.keys = new Map(keys.map((k) => [k.kid, k.secret]));
+    // KeyObjects: createHmac does not copy and import the raw secret on every call.
+    this.keys = new Map(keys.map((k) => [k.kid, createSecretKey(k.secret)]));
+    this.current = { kid: keys[0]!.kid, key: this.keys.get(keys[0]!.kid)! };
   }
 
-  sign(event: TrackingEventKind, claims: TrackingClaims): string {
-    return this.signPayload(event, encodeClaims(claims));
-  }
-
-  /** Several event kinds over the same claims: the payload is encoded once, only the MACs differ. */
-  signEach<K extends TrackingEventKind>(events: readonly K[], claims: TrackingClaims): Record<K, string> {
+  /**
+   * The one token of a served ad, valid for every event kind. (The kind argument of the two-argument form is
+   * not signed; it is kept for callers that name it.)
+   */
+  sign(claims: TrackingClaims): string;
+  sign(event: TrackingEventKind, claims: TrackingClaims): string;
+  sign(a: TrackingClaims | TrackingEventKind, b?: TrackingClaims): string {
+    const claims = typeof a === 'string' ? b! : a;
     const payload = encodeClaims(claims);
-    const out = {} as Record<K, string>;
-    for (const e of events) out[e] = this.signPayload(e, payload);
-    return out;
-  }
-
-  private signPayload(event: TrackingEventKind, payload: string): string {
-    return `${this.current.kid}.${payload}.${mac(this.current.secret, event, payload)}`;
+    return `${this.current.kid}.${payload}.${mac(this.current.key, payload)}`;
   }
 
   verify(event: TrackingEventKind, token: string, nowMs: number): VerifyResult {
@@ -103,13 +105,14 @@ export class UrlSigner {
     const kid = token.slice(0, a);
     const payload = token.slice(a + 1, b);
     const sig = token.slice(b + 1);
-    const claims = decodeClaims(payload);
-    if (!claims) return { kind: 'invalid', reason: 'malformed' };
-    const secret = this.keys.get(kid);
-    if (!secret) return { kind: 'invalid', reason: 'unknown_key', claims };
+    const decoded = decodeClaims(payload);
+    if (!decoded) return { kind: 'invalid', reason: 'malformed' };
+    const { claims, version } = decoded;
+    const key = this.keys.get(kid);
+    if (!key) return { kind: 'invalid', reason: 'unknown_key', claims };
     // Compare the text, not decoded bytes: base64 ignores the low bits of the last character,
     // so two different strings can decode to the same bytes.
-    const expected = Buffer.from(mac(secret, event, payload));
+    const expected = Buffer.from(version === 1 ? macV1(key, event, payload) : mac(key, payload));
     const given = Buffer.from(sig);
     if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
       return { kind: 'invalid', reason: 'bad_signature', claims };
@@ -119,8 +122,12 @@ export class UrlSigner {
   }
 }
 
-function mac(secret: Buffer, event: string, payload: string): string {
-  return createHmac('sha256', secret)
+function mac(key: KeyObject, payload: string): string {
+  return createHmac('sha256', key).update(payload).digest().subarray(0, SIG_BYTES).toString('base64url');
+}
+
+function macV1(key: KeyObject, event: string, payload: string): string {
+  return createHmac('sha256', key)
     .update(event)
     .update('.')
     .update(payload)
@@ -144,7 +151,7 @@ const STRING_FIELDS = [
   'device',
 ] as const;
 const PRICING = new Set(['cpm', 'cpc', 'cpa', 'flat']);
-const VERSION = 1;
+const VERSION = 2;
 
 /** Positional encoding: [version, ...strings, priceMicros, pricingModel, iat, exp, url?, name?]. */
 function encodeClaims(c: TrackingClaims): string {
@@ -157,7 +164,7 @@ function encodeClaims(c: TrackingClaims): string {
 const N = STRING_FIELDS.length;
 
 /** Parses and shape-checks a payload; anything odd is "malformed", never an exception. */
-function decodeClaims(payload: string): TrackingClaims | undefined {
+function decodeClaims(payload: string): { claims: TrackingClaims; version: 1 | 2 } | undefined {
   if (!/^[A-Za-z0-9_-]+$/.test(payload)) return undefined;
   let value: unknown;
   try {
@@ -165,7 +172,7 @@ function decodeClaims(payload: string): TrackingClaims | undefined {
   } catch {
     return undefined;
   }
-  if (!Array.isArray(value) || value.length !== N + 7 || value[0] !== VERSION) return undefined;
+  if (!Array.isArray(value) || value.length !== N + 7 || (value[0] !== VERSION && value[0] !== 1)) return undefined;
   const out: Record<string, unknown> = {};
   for (let i = 0; i < N; i++) {
     const v = value[i + 1];
@@ -184,5 +191,5 @@ function decodeClaims(payload: string): TrackingClaims | undefined {
   out.exp = exp;
   if (url !== null) out.url = url;
   if (name !== null) out.name = name;
-  return out as unknown as TrackingClaims;
+  return { claims: out as unknown as TrackingClaims, version: value[0] as 1 | 2 };
 }

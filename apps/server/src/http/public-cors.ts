@@ -1,15 +1,17 @@
 /**
  * CORS for the public serving paths (decisions, tracking, VAST, conversions): any page may call them,
- * without credentials. Headers are fixed strings set by one hook; preflights are answered here.
+ * without credentials. Headers are fixed strings set by the app's onRequest hook; preflights are answered here.
  * The management API (/api/*) gets no CORS headers: the dashboard is served from the same origin.
  */
-import type { App } from '../deps.ts';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 
 const PUBLIC_PREFIXES = ['/v1/', '/t/'] as const;
 const ALLOW = {
   'access-control-allow-origin': '*',
   vary: 'Origin',
 } as const;
+/** The CORS headers of an answer on a public path (the decision fast path sets them itself). */
+export const PUBLIC_CORS_HEADERS: Readonly<Record<string, string>> = ALLOW;
 const PREFLIGHT = {
   ...ALLOW,
   'access-control-allow-methods': 'GET, POST, OPTIONS',
@@ -22,14 +24,13 @@ function isPublic(url: string): boolean {
   return false;
 }
 
-export function registerPublicCors(app: App): void {
-  app.addHook('onRequest', (request, reply, done) => {
-    if (!isPublic(request.url)) return done();
-    if (request.method === 'OPTIONS' && request.headers['access-control-request-method']) {
-      reply.headers(PREFLIGHT).code(204).send();
-      return;
-    }
-    reply.headers(ALLOW);
-    done();
-  });
+/** Adds the CORS headers of a public path; answers a preflight itself (then returns true: the request is done). */
+export function applyPublicCors(request: FastifyRequest, reply: FastifyReply): boolean {
+  if (!isPublic(request.url)) return false;
+  if (request.method === 'OPTIONS' && request.headers['access-control-request-method']) {
+    reply.headers(PREFLIGHT).code(204).send();
+    return true;
+  }
+  reply.headers(ALLOW);
+  return false;
 }

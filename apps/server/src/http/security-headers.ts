@@ -1,12 +1,12 @@
 /**
- * Security headers, computed ONCE at start with helmet's own rules and then copied onto every reply.
+ * Security headers, computed ONCE at start with helmet's own rules and then copied onto every reply (by the
+ * app's onRequest hook).
  * (@fastify/helmet rebuilds helmet's middleware on every request: 8% of the decision API's CPU in a profile.)
  * Routes that render pages (API docs, dashboard, demo page, asset bundles) set their own
  * Content-Security-Policy header in the handler, which replaces this default.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import helmet, { type HelmetOptions } from 'helmet';
-import type { App } from '../deps.ts';
 
 export function computeSecurityHeaders(options: Readonly<HelmetOptions>): Readonly<Record<string, string>> {
   const headers: Record<string, string> = {};
@@ -24,12 +24,4 @@ export function computeSecurityHeaders(options: Readonly<HelmetOptions>): Readon
   });
   if (error) throw error;
   return Object.freeze(headers);
-}
-
-export function registerSecurityHeaders(app: App, options: Readonly<HelmetOptions>): void {
-  const headers = computeSecurityHeaders(options);
-  app.addHook('onRequest', (_request, reply, done) => {
-    reply.headers(headers);
-    done();
-  });
 }

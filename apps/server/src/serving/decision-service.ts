@@ -101,8 +101,6 @@ export function toCoreRequest(body: DecisionBody, e: Enrichment, explain: Decisi
   };
 }
 
-const SHARED_KINDS = ['impression', 'viewable', 'custom'] as const;
-
 export class DecisionService {
   constructor(private readonly deps: DecisionServiceDeps) {}
 
@@ -216,6 +214,7 @@ export class DecisionService {
         : ad.pricingModel === 'flat'
           ? 0
           : ad.chargeRateMicros;
+    const landing = c.clickUrl;
     const claims: TrackingClaims = {
       decisionId,
       lineItemId: ad.lineItemId,
@@ -233,20 +232,18 @@ export class DecisionService {
       userKey: t.userKey,
       country: t.country,
       device: t.device,
+      ...(landing ? { url: landing } : {}),
     };
-    const base = `${deps.publicUrl}/t`;
-    // Impression, viewable and custom share one payload (encoded once); the click's carries its landing URL.
-    const shared = t.dryRun ? undefined : deps.signer.signEach(SHARED_KINDS, claims);
-    const sign = (kind: 'impression' | 'viewable' | 'custom') =>
-      shared ? `${base}/${kind}/${shared[kind]}` : `${base}/${kind}/preview`;
-    const signClick = (url: string) =>
-      t.dryRun ? `${base}/click/preview` : `${base}/click/${deps.signer.sign('click', { ...claims, url })}`;
-    const landing = c.clickUrl;
-    const clickUrl = landing ? signClick(landing) : null;
+    // One signed token per ad, landing URL inside, for all four event kinds (the kind is in the path).
+    const token = t.dryRun ? 'preview' : deps.signer.sign(claims);
+    const base = `${deps.publicUrl}/t/`;
+    const tail = `/${token}`;
+    const clickUrl = landing ? `${base}click${tail}` : null;
     const imageUrl = c.imageUrl ?? (c.assetId ? deps.assetUrl(c.assetId) : undefined);
     const creative: ServedAdBody['creative'] = { kind: c.kind };
     if (c.kind === 'image' && imageUrl) creative.imageUrl = imageUrl;
-    if (c.kind === 'html') creative.html = expandClickMacros(c.html ?? '', clickUrl ?? '');
+    if (c.kind === 'html')
+      creative.html = hasClickMacro(c) ? expandClickMacros(c.html ?? '', clickUrl ?? '') : (c.html ?? '');
     if (c.kind === 'native') creative.native = c.native;
     if (c.kind === 'vast') creative.vastUrl = `${deps.publicUrl}/v1/vast?placement=${encodeURIComponent(placementId)}`;
     if (c.kind === 'image') creative.alt = c.name;
@@ -263,13 +260,24 @@ export class DecisionService {
       creative,
       clickUrl,
       tracking: {
-        impression: sign('impression'),
-        viewable: sign('viewable'),
+        impression: `${base}impression${tail}`,
+        viewable: `${base}viewable${tail}`,
         click: clickUrl,
-        custom: `${sign('custom')}?name={name}`,
+        custom: `${base}custom${tail}?name={name}`,
       },
     };
   }
+}
+
+/** Whether an HTML creative carries a click macro, scanned once per creative object of the snapshot. */
+const clickMacroOf = new WeakMap<Creative, boolean>();
+function hasClickMacro(c: Creative): boolean {
+  let has = clickMacroOf.get(c);
+  if (has === undefined) {
+    has = (c.html ?? '').includes('CLICK_URL');
+    clickMacroOf.set(c, has);
+  }
+  return has;
 }
 
 /**

@@ -17,7 +17,7 @@ import type { ServingState } from './serving-state.ts';
 import { buildEmptyVast, buildVast } from './vast.ts';
 
 /** Decision requests are small; a page asking for 20 placements fits in a few KB. */
-const DECISION_BODY_LIMIT = 64 * 1024;
+export const DECISION_BODY_LIMIT = 64 * 1024;
 
 export interface ServingRouteDeps {
   readonly service: DecisionService;

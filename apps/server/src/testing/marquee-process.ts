@@ -31,10 +31,15 @@ export async function freePort(): Promise<number> {
 
 const REPO_ROOT = join(import.meta.dirname, '../../../..');
 
-export async function startMarquee(env: Record<string, string> = {}, timeoutMs = 90_000): Promise<MarqueeProcess> {
+export async function startMarquee(
+  env: Record<string, string> = {},
+  timeoutMs = 90_000,
+  /** Extra node flags (benchmarks: `--cpu-prof`). */
+  nodeArgs: readonly string[] = [],
+): Promise<MarqueeProcess> {
   const port = await freePort();
   const dataDir = env['MARQUEE_DATA_DIR'] ?? mkdtempSync(join(tmpdir(), 'marquee-e2e-'));
-  const child = spawn(process.execPath, ['--import', 'tsx', 'apps/server/src/main.ts'], {
+  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', 'apps/server/src/main.ts'], {
     cwd: REPO_ROOT,
     env: {
       ...process.env,

@@ -87,7 +87,6 @@ describe('tracking endpoints', () => {
       [`/t/impression/zz.${payload}.${sig}`, 'unknown_key'],
       ['/t/impression/not-a-token', 'malformed'],
       [`/t/impression/${kid}.${payload.slice(5)}.${sig}`, 'malformed'],
-      [`/t/viewable/${token}`, 'bad_signature'], // an impression token replayed as another kind
       ['/t/impression/preview', 'preview'],
     ];
     for (const [url, reason] of cases) {
@@ -163,7 +162,6 @@ describe('tracking endpoints', () => {
       `/t/click/${encodeURIComponent('//evil.example')}`,
       `/t/click/${encodeURIComponent('https://evil.example')}`,
       `/t/click/..%2F..%2Fevil.example`,
-      `/t/click/${ad!.tracking.impression.split('/').at(-1)}`, // a genuine token of another kind
     ];
     for (const url of attacks) {
       const res = await hit('GET', url);
@@ -173,6 +171,35 @@ describe('tracking endpoints', () => {
       expect(res.headers['content-type']).toContain('text/html');
       expect((await lastEvent()).verdict).toBe('invalid');
     }
+  });
+
+  it('one token per ad: its kinds count separately; a click needs a signed destination', async () => {
+    const { ad } = await decide(t.app, w.placements.cpc);
+    const token = ad!.clickUrl!.split('/').at(-1)!;
+    // The same token under each kind path: one valid event per kind, then duplicates.
+    for (const kind of ['impression', 'viewable', 'click'] as const) {
+      await hit('GET', `/t/${kind}/${token}`);
+      expect(await lastEvent()).toMatchObject({ kind, verdict: 'valid', decisionId: ad!.decisionId });
+    }
+    await hit('GET', `/t/impression/${token}`);
+    expect(await lastEvent()).toMatchObject({ kind: 'impression', verdict: 'invalid', reason: 'duplicate' });
+    // A genuinely signed token without a landing URL (an ad served without one): no redirect, no billed click.
+    const { signer } = servingOf(t.app);
+    const verified = signer.verify('click', token, clock.now());
+    if (verified.kind !== 'valid') throw new Error('expected a valid token');
+    const { url: _landing, ...claims } = verified.claims;
+    const noLanding = signer.sign({ ...claims, decisionId: 'dec_no_landing' });
+    const before = spend(w.lineItems.cpc);
+    const res = await hit('GET', `/t/click/${noLanding}`);
+    expect(res.statusCode).toBe(200);
+    expect(res.headers.location).toBeUndefined();
+    expect(await lastEvent()).toMatchObject({
+      kind: 'click',
+      verdict: 'invalid',
+      reason: 'no_click_url',
+      priceMicros: 0,
+    });
+    expect(spend(w.lineItems.cpc)).toEqual(before);
   });
 
   it('an expired click still lands on its signed destination, recorded as expired and not billed', async () => {
@@ -235,6 +262,9 @@ describe('tracking endpoints', () => {
   });
 
   it('logs one request event per requested placement, filled or not, without waiting for it', async () => {
+    // A time of its own: the request events of earlier tests (at T0, not awaited) may still be landing.
+    clock.set(T0 + 7);
+    const isRequest = (e: { kind: string; tsMs: number }) => e.kind === 'request' && e.tsMs === T0 + 7;
     const res = await t.app.inject({
       method: 'POST',
       url: '/v1/decisions',
@@ -245,8 +275,9 @@ describe('tracking endpoints', () => {
     let requests: Awaited<ReturnType<typeof events>> = [];
     for (let i = 0; i < 100 && requests.length < 3; i++) {
       await new Promise((r) => setTimeout(r, 10));
-      requests = (await events()).filter((e) => e.kind === 'request' && e.tsMs === T0).slice(-3);
+      requests = (await events()).filter(isRequest);
     }
+    clock.set(T0);
     expect(requests.map((e) => e.placementId).sort()).toEqual(
       [w.placements.cpm, w.placements.budget, 'plc_unknown1'].sort(),
     );

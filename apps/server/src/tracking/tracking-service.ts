@@ -28,6 +28,7 @@ export type InvalidReason =
   | 'duplicate'
   | 'preview'
   | 'bad_name'
+  | 'no_click_url'
   | 'unknown_advertiser'
   | 'bad_secret';
 
@@ -103,6 +104,8 @@ export class TrackingService {
     if (kind === 'custom' && (name === undefined || !NAME_RE.test(name))) {
       return { event: invalidEvent(event, 'bad_name'), claim: null, claims };
     }
+    // One token serves every kind of an ad: a click counts only if the decision signed a destination.
+    if (kind === 'click' && !claims.url) return { event: invalidEvent(event, 'no_click_url'), claim: null, claims };
     const limit = kind === 'click' ? this.deps.maxClicksPerDecision : 1;
     const key = kind === 'custom' ? `custom:${name}:${claims.decisionId}` : `${kind}:${claims.decisionId}`;
     return { event, claim: { key, limit, expiresAtMs: claims.exp }, claims };

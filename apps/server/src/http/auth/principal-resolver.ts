@@ -71,10 +71,14 @@ export function registerPrincipalResolver(app: App, options: PrincipalResolverOp
     return user && user.status === 'active' ? user : undefined;
   }
 
-  app.addHook('onRequest', async (request: FastifyRequest, reply: FastifyReply) => {
-    // Only the management API is authenticated here; serving routes (/v1, tags) stay free of store lookups.
-    if (!request.url.startsWith('/api/')) return;
+  // Only the management API is authenticated here; serving routes (/v1, /t, tags) stay free of store lookups,
+  // and of the promise an async hook costs on every request.
+  app.addHook('onRequest', (request: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void) => {
+    if (!request.url.startsWith('/api/')) return done();
+    resolvePrincipal(request, reply).then(() => done(), done);
+  });
 
+  async function resolvePrincipal(request: FastifyRequest, reply: FastifyReply): Promise<void> {
     const authorization = request.headers.authorization;
     if (authorization !== undefined) {
       const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
@@ -106,5 +110,5 @@ export function registerPrincipalResolver(app: App, options: PrincipalResolverOp
       const sent = request.headers[CSRF_HEADER];
       if (typeof sent !== 'string' || !safeEqual(sent, session.csrfToken)) throw new MarqueeError('MQ_ERR_CSRF');
     }
-  });
+  }
 }
