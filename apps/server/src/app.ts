@@ -55,6 +55,8 @@ export interface AppOptions {
   readonly now?: () => number;
   /** Prefix of the rate-limit and login-throttle keys in Redis (config.redisUrl); default "mq:". */
   readonly redisKeyPrefix?: string;
+  /** Overrides config.trustProxy: a cluster primary trusts its workers on loopback (cluster/primary.ts). */
+  readonly trustProxy?: boolean | string;
 }
 
 export interface RegisteredRoute {
@@ -113,7 +115,7 @@ export async function createApp(given: AppDeps, options: AppOptions = {}): Promi
     genReqId: genRequestId,
     requestIdHeader: false, // genReqId reads and checks the header itself
     logController: new LogController({ requestIdLogLabel: 'requestId' }),
-    trustProxy: config.trustProxy ?? CONFIG_DEFAULTS.trustProxy,
+    trustProxy: options.trustProxy ?? config.trustProxy ?? CONFIG_DEFAULTS.trustProxy,
     return503OnClosing: true,
     // Our factory returns Ajv validators, which Fastify's ajv-compiler typing does not describe.
     schemaController: { compilersFactory: { buildValidator: buildValidator as never } },

@@ -40,6 +40,8 @@ export interface Serving {
   readonly spend: InMemorySpendCounters;
   /** Budget leases and pacing rates (docs/concepts/pacing.md). */
   readonly pacing: BudgetPacing;
+  /** The lease store the pacing reserves from (a cluster primary shares it with its workers). */
+  readonly leases: BudgetLeaseStore;
 }
 
 export interface ServingOptions {
@@ -133,5 +135,5 @@ export async function registerServing(app: App, deps: AppDeps, options: ServingO
     if (!options.caps) await caps.close();
     if (!options.leases) await leases.close();
   });
-  return { state, service, signer, caps, spend, pacing };
+  return { state, service, signer, caps, spend, pacing, leases };
 }
