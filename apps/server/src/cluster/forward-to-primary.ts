@@ -6,6 +6,7 @@
  * X-Forwarded-For (the primary trusts loopback only). The primary away: 503 with our error body.
  */
 import { Agent, type IncomingMessage, request, type ServerResponse } from 'node:http';
+import { MarqueeError } from '../http/errors.ts';
 import { genRequestId, REQUEST_ID_HEADER } from '../http/request-id.ts';
 
 // Hop-by-hop headers (RFC 9110 7.6.1) are the connection's, not the request's.
@@ -35,9 +36,9 @@ export function createForwarder(options: ForwardOptions) {
       res.destroy();
       return;
     }
-    const body = JSON.stringify({
-      error: { code: 'MQ_ERR_UNAVAILABLE', message: 'The management server is not reachable; retry', details: [] },
-    });
+    const body = JSON.stringify(
+      new MarqueeError('MQ_ERR_UNAVAILABLE', 'The management server is not reachable; retry').toJSON(),
+    );
     res.writeHead(503, {
       'content-type': 'application/json; charset=utf-8',
       'retry-after': '1',

@@ -128,7 +128,7 @@ export function createRpcChannel(endpoint: IpcEndpoint): RpcChannel {
 
   const onMessage = (raw: unknown) => {
     const batch = raw as Batch;
-    if (!batch || batch.rpc !== 'marquee') return;
+    if (batch?.rpc !== 'marquee') return;
     for (const m of batch.msgs) {
       if (m.t === 'q') void answer(m);
       else if (m.t === 'r') {
