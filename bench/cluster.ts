@@ -7,7 +7,7 @@
  *      activated at once every 2 s through the management API (bulk-status, as in decisions-http "Updates").
  *
  *   npm run bench -- cluster
- *   BENCH_LINE_ITEMS=500 BENCH_ROUNDS=3 BENCH_SECONDS=10 BENCH_RATE=800 npm run bench -- cluster
+ *   BENCH_LINE_ITEMS=500 BENCH_ROUNDS=3 BENCH_SECONDS=10 BENCH_RATE=800 BENCH_CAPPED=0 npm run bench -- cluster
  *
  * The request bodies and network are decisions-http.ts's kind (demo placements, line items with geo and
  * device targeting, a quarter frequency-capped). On the 2-core machine the load tool competes with the
@@ -24,6 +24,8 @@ const LINE_ITEMS = Number(process.env.BENCH_LINE_ITEMS ?? 500);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
+/** Every 4th line item frequency-capped (default), or none (BENCH_CAPPED=0: no cap lookups over IPC). */
+const CAPPED = process.env.BENCH_CAPPED !== '0';
 const HOST = '127.0.0.1';
 const work = mkdtempSync(join(tmpdir(), 'marquee-bench-cluster-'));
 
@@ -181,7 +183,7 @@ async function createNetwork(call: Call, n: number): Promise<string[]> {
           rateMicros: 500_000 + ((j * 37_123) % 4_000_000),
           startAt: new Date(Date.now() - 86_400_000).toISOString(),
           targeting: { and },
-          frequencyCaps: j % 4 === 0 ? [{ count: 5, per: 'day' }] : [],
+          frequencyCaps: CAPPED && j % 4 === 0 ? [{ count: 5, per: 'day' }] : [],
           creatives: owner.creatives.map((creativeId) => ({ creativeId, weight: 1 })),
         });
         ids.push(li.id);
