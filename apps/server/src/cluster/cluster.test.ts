@@ -224,6 +224,26 @@ describe('npm start with 2 serving workers', { timeout: 240_000 }, () => {
     expect(logged.get(second.decisionId)).toBe(1);
   });
 
+  it('attributes a conversion to a click a worker logged (conversions are answered by the primary)', async () => {
+    const li = network.lineItems[2]!; // the CPC line item
+    const { body } = await decideFresh(marquee.url, [li.placementId], 'convert-user');
+    const ad = body.decisions[li.placementId]![0]!;
+    const click = await fresh(ad.tracking.click!, 'GET');
+    expect(click.status).toBe(302);
+    const payload = new URL(ad.tracking.click!).pathname.split('/').pop()!.split('.')[1]!;
+    const advertiserId = (JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as string[])[5]!;
+    const conversion = await fresh(
+      `${marquee.url}/t/conversion?advertiser=${advertiserId}&user=convert-user&order=cluster-order-1`,
+      'GET',
+    );
+    expect(conversion.status).toBe(200);
+    const events = await exportEvents(api);
+    const logged = events.find((e) => e['kind'] === 'conversion' && e['orderId'] === 'cluster-order-1');
+    expect(logged?.['verdict']).toBe('valid');
+    expect(logged?.['lineItemId']).toBe(li.id);
+    expect(logged?.['decisionId']).toBe(ad.decisionId);
+  });
+
   it('replaces a SIGKILLed worker and loses no acknowledged impression', async () => {
     const before = await workerIds(marquee.url);
     expect(before.size).toBe(2);

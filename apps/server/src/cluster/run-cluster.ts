@@ -41,13 +41,14 @@ export async function runPrimary(deps: AppDeps & { store: Store }, lifecycle: Li
     });
   }
 
-  let listening = 0;
+  // The same line as the single process, once the first worker listens (the port answers from then on).
+  let announced = false;
   cluster.on('listening', () => {
-    if (++listening !== count) return;
+    if (announced) return;
+    announced = true;
     const host = config.host === '0.0.0.0' || config.host === '::' ? 'localhost' : config.host;
-    process.stdout.write(
-      `Marquee is running at http://${host}:${config.port} with ${count} serving workers — sign in as ${config.adminEmail}\n`,
-    );
+    logger.info({ workers: count }, 'serving workers started');
+    process.stdout.write(`Marquee is running at http://${host}:${config.port} — sign in as ${config.adminEmail}\n`);
   });
 }
 
