@@ -358,6 +358,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, argv: readonly 
     attributionClickWindowSeconds: c.attributionClickWindowSeconds,
     attributionViewWindowSeconds: c.attributionViewWindowSeconds,
     rollups: c.rollups,
+    workers: c.workers,
   };
   return Object.freeze(config);
 }
