@@ -12,6 +12,10 @@ const BENCHES: Record<string, { file: string; what: string; node?: string[] }> =
     node: ['--expose-gc'],
   },
   'decisions-http': { file: 'decisions-http.ts', what: 'POST /v1/decisions vs a bare node:http server: peak, p99' },
+  cluster: {
+    file: 'cluster.ts',
+    what: 'npm start as 1 process vs 2 serving workers: peak decisions/s, p99 quiet and under bulk changes',
+  },
   'event-log': { file: 'event-log.ts', what: 'durable batch appends vs a plain write+fsync loop' },
   'tracking-pixel': {
     file: 'tracking-pixel.ts',

@@ -39,7 +39,7 @@ import { healthRoutes } from './http/routes/health.ts';
 import { networkRoutes } from './http/routes/network.ts';
 import { reportRoutes } from './http/routes/reports.ts';
 import { userRoutes } from './http/routes/users.ts';
-import { computeSecurityHeaders } from './http/security-headers.ts';
+import { apiSecurityHeaders } from './http/security-headers.ts';
 import { buildValidator, compileBodyValidator } from './http/validator-compiler.ts';
 import { createLifecycle, type Lifecycle } from './lifecycle/lifecycle.ts';
 import {
@@ -65,6 +65,8 @@ export interface AppOptions {
   readonly now?: () => number;
   /** Prefix of the rate-limit and login-throttle keys in Redis (config.redisUrl); default "mq:". */
   readonly redisKeyPrefix?: string;
+  /** Overrides config.trustProxy: a cluster primary trusts its workers on loopback (cluster/primary.ts). */
+  readonly trustProxy?: boolean | string;
 }
 
 export interface RegisteredRoute {
@@ -149,7 +151,7 @@ export async function createApp(given: AppDeps, options: AppOptions = {}): Promi
     genReqId: genRequestId,
     requestIdHeader: false, // genReqId reads and checks the header itself
     logController: new LogController({ requestIdLogLabel: 'requestId' }),
-    trustProxy: config.trustProxy ?? CONFIG_DEFAULTS.trustProxy,
+    trustProxy: options.trustProxy ?? config.trustProxy ?? CONFIG_DEFAULTS.trustProxy,
     return503OnClosing: true,
     // Our factory returns Ajv validators, which Fastify's ajv-compiler typing does not describe.
     schemaController: { compilersFactory: { buildValidator: buildValidator as never } },
@@ -179,15 +181,7 @@ export async function createApp(given: AppDeps, options: AppOptions = {}): Promi
 
   registerErrorHandlers(app, routeIndex);
 
-  const securityHeaders = computeSecurityHeaders({
-    // An API: nothing to render, except the pages that set their own policy (docs, dashboard, demo).
-    contentSecurityPolicy: {
-      useDefaults: false,
-      directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"], baseUri: ["'none'"], formAction: ["'none'"] },
-    },
-    crossOriginResourcePolicy: { policy: 'same-site' },
-    hsts: config.secureCookies ? { maxAge: 31_536_000, includeSubDomains: false } : false,
-  });
+  const securityHeaders = apiSecurityHeaders(config.secureCookies);
   // One hook for the headers every answer carries (one hook-runner step per request instead of three): the
   // request id, the security headers, and CORS for the public serving routes (/v1/*, /t/*, called from any
   // page without credentials; /api/* gets no CORS).

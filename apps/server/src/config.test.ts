@@ -1,5 +1,5 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError, loadConfig } from './config.ts';
@@ -29,6 +29,12 @@ describe('loadConfig', () => {
     expect(c.sessionTtlSeconds).toBe(8 * 3600);
     expect(c.databaseUrl).toBeUndefined();
     expect(Object.isFrozen(c)).toBe(true);
+  });
+
+  it('reads the number of serving workers (default: one per core; 1 = one process)', () => {
+    expect(loadConfig({}).workers).toBe(availableParallelism());
+    expect(loadConfig({ MARQUEE_WORKERS: '1' }).workers).toBe(1);
+    expect(() => loadConfig({ MARQUEE_WORKERS: 'many' })).toThrow(/MARQUEE_WORKERS/);
   });
 
   it('derives the public URL from the port', () => {

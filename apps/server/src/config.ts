@@ -4,6 +4,7 @@
  * Only this module reads process.env.
  */
 import { readFileSync } from 'node:fs';
+import { availableParallelism } from 'node:os';
 import { Ajv, type ErrorObject } from 'ajv';
 import { type Static, Type } from 'typebox';
 
@@ -63,6 +64,11 @@ export interface Config {
    * in a scaled deployment exactly one process (the "rollups" role) sets it, serving nodes set false.
    */
   readonly rollups?: boolean;
+  /**
+   * Serving worker processes (node:cluster) behind one port; the primary keeps the store, the management API
+   * and, when embedded, the shared counters. 0 or 1: one process (docs/operations.md "Workers").
+   */
+  readonly workers?: number;
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -104,6 +110,7 @@ const ConfigSchema = Type.Object(
     attributionClickWindowSeconds: Type.Integer({ minimum: 0, maximum: 90 * 24 * 3600 }),
     attributionViewWindowSeconds: Type.Integer({ minimum: 0, maximum: 90 * 24 * 3600 }),
     rollups: Type.Boolean(),
+    workers: Type.Integer({ minimum: 0, maximum: 256 }),
   },
   { additionalProperties: false },
 );
@@ -140,6 +147,7 @@ export const CONFIG_DEFAULTS: Readonly<
   attributionClickWindowSeconds: 30 * 24 * 3600,
   attributionViewWindowSeconds: 24 * 3600,
   rollups: true,
+  workers: availableParallelism(),
 };
 
 /** Environment variable of each key. */
@@ -174,6 +182,7 @@ export const ENV_VARS: Readonly<Record<Key, string>> = {
   attributionClickWindowSeconds: 'MARQUEE_ATTRIBUTION_CLICK_WINDOW_SECONDS',
   attributionViewWindowSeconds: 'MARQUEE_ATTRIBUTION_VIEW_WINDOW_SECONDS',
   rollups: 'MARQUEE_ROLLUPS',
+  workers: 'MARQUEE_WORKERS',
 };
 
 /** Command-line flags (`--port 9000` or `--port=9000`). */
@@ -349,6 +358,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, argv: readonly 
     attributionClickWindowSeconds: c.attributionClickWindowSeconds,
     attributionViewWindowSeconds: c.attributionViewWindowSeconds,
     rollups: c.rollups,
+    workers: c.workers,
   };
   return Object.freeze(config);
 }

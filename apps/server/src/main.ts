@@ -2,11 +2,13 @@
  * The command `npm start` runs: load the configuration, open the store, on first start create the admin
  * (and the demo data), then serve until SIGTERM/SIGINT.
  */
+import cluster from 'node:cluster';
 import type { AddressInfo } from 'node:net';
 import { createStore } from '@marquee/store';
 import pino from 'pino';
 import { createApp } from './app.ts';
 import { createBlobStorage } from './assets/create-blob-storage.ts';
+import { runPrimary, runWorker } from './cluster/run-cluster.ts';
 import { CONFIG_DEFAULTS, type Config, ConfigError, loadConfig } from './config.ts';
 import { createFirstAdmin } from './first-start.ts';
 import { createLifecycle } from './lifecycle/lifecycle.ts';
@@ -54,6 +56,8 @@ async function main(): Promise<void> {
   }
 
   const lifecycle = createLifecycle();
+  const workers = config.workers ?? CONFIG_DEFAULTS.workers;
+  if (workers > 1) return runPrimary({ config, store, logger, blobs }, lifecycle, workers);
   const app = await createApp({ config, store, logger, blobs }, { lifecycle });
   installGracefulShutdown({
     app,
@@ -68,7 +72,14 @@ async function main(): Promise<void> {
   process.stdout.write(`Marquee is running at http://${host}:${port} — sign in as ${config.adminEmail}\n`);
 }
 
-main().catch((err: unknown) => {
+// A serving worker of the cluster (cluster/run-cluster.ts) runs the same file.
+const entry = cluster.isWorker
+  ? (async () => {
+      const config = readConfig();
+      await runWorker(config, pino({ level: config.logLevel, timestamp: pino.stdTimeFunctions.isoTime }));
+    })()
+  : main();
+entry.catch((err: unknown) => {
   process.stderr.write(`Marquee failed to start: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
   process.exit(1);
 });

@@ -25,3 +25,16 @@ export function computeSecurityHeaders(options: Readonly<HelmetOptions>): Readon
   if (error) throw error;
   return Object.freeze(headers);
 }
+
+/** The headers of every API answer (the main app and the cluster's workers): nothing to render, no framing. */
+export function apiSecurityHeaders(secureCookies: boolean): Readonly<Record<string, string>> {
+  return computeSecurityHeaders({
+    // An API: nothing to render, except the pages that set their own policy (docs, dashboard, demo).
+    contentSecurityPolicy: {
+      useDefaults: false,
+      directives: { defaultSrc: ["'none'"], frameAncestors: ["'none'"], baseUri: ["'none'"], formAction: ["'none'"] },
+    },
+    crossOriginResourcePolicy: { policy: 'same-site' },
+    hsts: secureCookies ? { maxAge: 31_536_000, includeSubDomains: false } : false,
+  });
+}

@@ -62,7 +62,8 @@ async function start(env: Record<string, string>): Promise<Running> {
       .then((r) => r.status === 200)
       .catch(() => false);
     if (ok) break;
-    if (i > 600) throw new Error(`server did not become healthy:\n${out}`);
+    // npm start's default: a primary and a worker per core, three processes to boot on a 2-core machine.
+    if (i > 1800) throw new Error(`server did not become healthy:\n${out}`);
     await new Promise((r) => setTimeout(r, 100));
   }
   return { child, port, stdout: () => out, exited };

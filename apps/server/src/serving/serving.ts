@@ -34,6 +34,8 @@ export interface Serving {
   readonly pacing: BudgetPacing;
   /** Budgets, goals, pacing and their feeds from the rollups (apps/server/src/pacing). */
   readonly budgets: PacingRuntime;
+  /** The lease store the pacing reserves from (a cluster primary shares it with its workers). */
+  readonly leases: BudgetLeaseStore;
 }
 
 export interface ServingOptions {
@@ -125,5 +127,5 @@ export async function registerServing(app: App, deps: AppDeps, options: ServingO
     if (!options.caps) await caps.close();
     if (!options.leases) await leases.close();
   });
-  return { state, service, signer, caps, spend, pacing, budgets };
+  return { state, service, signer, caps, spend, pacing, budgets, leases };
 }

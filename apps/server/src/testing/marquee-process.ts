@@ -1,6 +1,7 @@
 /**
  * Starts the real Marquee program (`node --import tsx apps/server/src/main.ts`) on a free port with a
  * temporary data directory, for end-to-end tests and benchmarks; stops it with SIGTERM.
+ * One process unless the caller passes MARQUEE_WORKERS (cluster/cluster.test.ts starts 2 serving workers).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -49,6 +50,7 @@ export async function startMarquee(
       MARQUEE_PUBLIC_URL: `http://127.0.0.1:${port}`,
       MARQUEE_LOG_LEVEL: 'warn',
       MARQUEE_ADMIN_PASSWORD: 'e2e-admin-password',
+      MARQUEE_WORKERS: '1',
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -70,8 +70,14 @@ export interface TrackingNetwork {
 /**
  * `cpm` CPM and `cpc` CPC line items (no caps, no budget, pacing asap), each of its own advertiser and alone
  * on a placement of its own size under first-price auctions, so its clearing price is its rate.
+ * `lineItemFields` are added to every line item (e.g. frequencyCaps).
  */
-export async function createTrackingNetwork(api: MarqueeApi, cpm: number, cpc: number): Promise<TrackingNetwork> {
+export async function createTrackingNetwork(
+  api: MarqueeApi,
+  cpm: number,
+  cpc: number,
+  lineItemFields: Record<string, unknown> = {},
+): Promise<TrackingNetwork> {
   const pub = await api.call<{ id: string }>('POST', '/publishers', { name: 'Tracking publisher' });
   const site = await api.call<{ id: string }>('POST', '/sites', {
     publisherId: pub.id,
@@ -123,6 +129,7 @@ export async function createTrackingNetwork(api: MarqueeApi, cpm: number, cpc: n
       pacing: 'asap',
       startAt: new Date(Date.now() - 86_400_000).toISOString(),
       creatives: [{ creativeId: creative.id, weight: 1 }],
+      ...lineItemFields,
     });
     lineItems.push({ id: li.id, placementId: placement.id, pricingModel, rateMicros });
   }

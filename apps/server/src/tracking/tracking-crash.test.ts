@@ -118,6 +118,8 @@ async function start(): Promise<MarqueeProcess> {
     MARQUEE_DEMO_DATA: 'false',
     MARQUEE_ADMIN_PASSWORD: PASSWORD,
     MARQUEE_RATE_LIMIT_PER_MINUTE: '100000000',
+    // MARQUEE_CRASH_WORKERS=2: the primary of `npm start` with serving workers is the one killed.
+    MARQUEE_WORKERS: process.env['MARQUEE_CRASH_WORKERS'] ?? '1',
     ...(dataDir ? { MARQUEE_DATA_DIR: dataDir } : {}),
   });
   children.push(m);
