@@ -39,7 +39,11 @@ export function sharedPortHandlers(ports: SharedPorts): RpcHandlers {
       ports.onAppended?.(events);
       return result;
     };
-    h['log.read'] = (from: LogPosition, max: number) => log.read(from, max);
+    // Plain records: the file log builds a record's position lazily (a getter), which IPC would not copy.
+    h['log.read'] = async (from: LogPosition, max: number) => {
+      const { events, next } = await log.read(from, max);
+      return { events: events.map((e) => ({ position: e.position, data: e.data })), next };
+    };
     h['log.end'] = () => log.end();
   }
   if (dedup) {
