@@ -300,7 +300,7 @@ export async function createApp(given: AppDeps, options: AppOptions = {}): Promi
     },
     onError: (err, what) => deps.logger.warn({ err }, what),
   });
-  fastPath = decisionFastPath;
+  if (config.decisionFastPath ?? CONFIG_DEFAULTS.decisionFastPath) fastPath = decisionFastPath;
   fastPathStats.set(app, decisionFastPath.stats);
   // Tracking endpoints, conversions, batch ingestion; memories rebuilt from the log before they answer.
   await tracking.register(app, serving);
