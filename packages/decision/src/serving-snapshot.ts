@@ -20,6 +20,7 @@ import type {
   Site,
 } from '@marquee/core';
 import type { Change, EntityKind, EntityTypes, Snapshot } from '@marquee/store';
+import type { RequestQuery } from './assignment.ts';
 import { type Conjunction, type Literal, toDnf } from './dnf.ts';
 import { KeyedConjunctionIndex } from './keyed-conjunction-index.ts';
 import type { RejectReason } from './reasons.ts';
@@ -586,16 +587,23 @@ class LayeredIndex implements ConjunctionIndex, RankedCursor {
     this.ranked = base.ranked ? this : undefined;
   }
   begin(a: Assignment): number {
-    const base = this.base.ranked!;
+    const bn = this.base.ranked!.begin(a);
+    const delta = this.delta.ranked;
+    return this.merge(bn, delta ? delta.begin(a) : this.delta.match(a));
+  }
+  beginQuery(q: RequestQuery): number {
+    const bn = this.base.ranked!.beginQuery(q);
+    const delta = this.delta.ranked;
+    return this.merge(bn, delta ? delta.beginQuery(q) : this.delta.match(q.assignment()));
+  }
+  /** The eager matches of both layers (base minus dead, delta offset) in out. */
+  private merge(bn: number, dn: number): number {
     let n = 0;
-    const bn = base.begin(a);
     const bout = this.base.out;
     for (let i = 0; i < bn; i++) {
       const item = bout[i]!;
       if (this.dead[item] !== 1) this.out[n++] = item;
     }
-    const delta = this.delta.ranked;
-    const dn = delta ? delta.begin(a) : this.delta.match(a);
     const dout = this.delta.out;
     for (let i = 0; i < dn; i++) this.out[n++] = dout[i]! + this.offset;
     return n;
