@@ -41,6 +41,8 @@ const SELECTIVITY: Readonly<Record<string, number>> = {
   __fit: 0.5,
 };
 const KV_SELECTIVITY = 0.1;
+/** A stepped build yields after about this many inputs or entries. */
+const STEP_MASK = 2047;
 
 function prior(attr: string): number {
   return SELECTIVITY[attr] ?? (attr.startsWith('kv:') ? KV_SELECTIVITY : 0.5);
@@ -153,6 +155,20 @@ export class KeyedConjunctionIndex implements ConjunctionIndex, RankedCursor {
    * sorted by it and the index answers ranked queries (begin / peekBound / advance).
    */
   static build(inputs: readonly IndexInput[], itemCount: number, bounds?: Float64Array): KeyedConjunctionIndex {
+    const steps = KeyedConjunctionIndex.buildSteps(inputs, itemCount, bounds);
+    for (;;) {
+      const r = steps.next();
+      if (r.done) return r.value;
+    }
+  }
+
+  /** build() as steps of bounded work (a few thousand inputs or entries each), for a rebuild that yields to the event loop. */
+  static *buildSteps(
+    inputs: readonly IndexInput[],
+    itemCount: number,
+    bounds?: Float64Array,
+  ): Generator<void, KeyedConjunctionIndex, void> {
+    let work = 0;
     const dict = new Map<string, Map<string, number>>();
     let freq = new Int32Array(1024);
     let valueCount = 0;
@@ -193,6 +209,7 @@ export class KeyedConjunctionIndex implements ConjunctionIndex, RankedCursor {
       if (!lit.negated) for (let i = 0; i < vs.length; i++) freq[vs[i]!]!++;
     };
     for (const inp of inputs) {
+      if ((++work & STEP_MASK) === 0) yield;
       for (const conj of inp.conjunctions) {
         conjunctionCount++;
         for (const lit of conj) countIn(lit);
@@ -215,6 +232,7 @@ export class KeyedConjunctionIndex implements ConjunctionIndex, RankedCursor {
     let litTotal = 0;
     let valTotal = 0;
     for (const inp of inputs) {
+      if ((++work & STEP_MASK) === 0) yield;
       for (const conj of inp.conjunctions) {
         let key: Literal | undefined;
         let best = Number.POSITIVE_INFINITY;
@@ -261,10 +279,16 @@ export class KeyedConjunctionIndex implements ConjunctionIndex, RankedCursor {
       // Best bound first within each posting list (ties by item, for a deterministic layout).
       const cmp = (x: number, y: number) =>
         bounds[entItemU[x]!]! - bounds[entItemU[y]!]! || entItemU[x]! - entItemU[y]!;
+      let sorted = 0;
       for (let w = 0; w <= valueCount; w++) {
         const from = postStart[w]!;
         const to = postStart[w + 1]!;
         if (to - from > 1) order.subarray(from, to).sort(cmp);
+        sorted += to - from + 1;
+        if (sorted > STEP_MASK) {
+          sorted = 0;
+          yield;
+        }
       }
     }
     const entItem = new Int32Array(entKey.length);
@@ -276,6 +300,7 @@ export class KeyedConjunctionIndex implements ConjunctionIndex, RankedCursor {
     let l = 0;
     let v = 0;
     for (let pos = 0; pos < order.length; pos++) {
+      if ((pos & STEP_MASK) === STEP_MASK) yield;
       const e = order[pos]!;
       entItem[pos] = entItemU[e]!;
       entLit[pos] = l;
