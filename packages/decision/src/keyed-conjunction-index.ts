@@ -41,8 +41,9 @@ const SELECTIVITY: Readonly<Record<string, number>> = {
   __fit: 0.5,
 };
 const KV_SELECTIVITY = 0.1;
-/** A stepped build yields after about this many inputs or entries. */
-const STEP_MASK = 2047;
+/** A stepped build yields after about this many inputs or entries (STEP_MASK + 1), or trivial loop turns. */
+const STEP_MASK = 511;
+const STEP_MASK_FAST = 16383;
 
 function prior(attr: string): number {
   return SELECTIVITY[attr] ?? (attr.startsWith('kv:') ? KV_SELECTIVITY : 0.5);
@@ -267,11 +268,16 @@ export class KeyedConjunctionIndex implements ConjunctionIndex, RankedCursor {
     }
     // Counting sort of entries by key value ("always" entries, key -1, go last).
     const postStart = new Int32Array(valueCount + 2);
-    for (const k of entKey) postStart[(k < 0 ? valueCount : k) + 1]!++;
+    for (let e = 0; e < entKey.length; e++) {
+      if ((e & STEP_MASK_FAST) === STEP_MASK_FAST) yield;
+      const k = entKey[e]!;
+      postStart[(k < 0 ? valueCount : k) + 1]!++;
+    }
     for (let v = 1; v < postStart.length; v++) postStart[v]! += postStart[v - 1]!;
     const next = postStart.slice(0, valueCount + 1);
     const order = new Int32Array(entKey.length);
     for (let e = 0; e < entKey.length; e++) {
+      if ((e & STEP_MASK_FAST) === STEP_MASK_FAST) yield;
       const k = entKey[e]!;
       order[next[k < 0 ? valueCount : k]!++] = e;
     }
@@ -332,7 +338,10 @@ export class KeyedConjunctionIndex implements ConjunctionIndex, RankedCursor {
     let entBound: Float64Array | undefined;
     if (bounds) {
       entBound = new Float64Array(entItem.length);
-      for (let pos = 0; pos < entItem.length; pos++) entBound[pos] = bounds[entItem[pos]!]!;
+      for (let pos = 0; pos < entItem.length; pos++) {
+        if ((pos & STEP_MASK_FAST) === STEP_MASK_FAST) yield;
+        entBound[pos] = bounds[entItem[pos]!]!;
+      }
     }
     return new KeyedConjunctionIndex(
       {

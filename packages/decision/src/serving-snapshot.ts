@@ -230,8 +230,8 @@ export function* rebuildSteps(
   return yield* buildSteps({ seq: source.seq, network: source.network, maps }, nowMs, snapshot.indexKind);
 }
 
-/** Work between two yields of a stepped build: about this many line items or index entries. */
-const STEP_MASK = 2047;
+/** Work between two yields of a stepped build: about this many line items (STEP_MASK + 1). */
+const STEP_MASK = 511;
 
 /** Runs stepped work to its end, synchronously. */
 export function runToEnd<T>(steps: Generator<void, T, void>): T {
@@ -458,13 +458,28 @@ function* buildSteps(
   for (const sli of lineItems) bounds[sli.idx] = rankBound(sli);
   yield;
   const index = yield* buildIndexSteps(indexKind, inputs, lineItems.length, bounds);
-  const cappedIndex = yield* buildIndexSteps(indexKind, cappedInputs(inputs, lineItems, 0), lineItems.length);
-  const placements = buildPlacements(maps);
   yield;
+  const capped = cappedInputs(inputs, lineItems, 0);
+  yield;
+  const cappedIndex = yield* buildIndexSteps(indexKind, capped, lineItems.length);
+  yield;
+  const placements = yield* placementSteps(maps);
   const staticRankKey = new Float64Array(lineItems.length);
   const residualFlags = new Uint8Array(lineItems.length);
   const idHashes = new Uint32Array(lineItems.length);
-  const zones = fillHot(lineItems, 0, staticRankKey, residualFlags, idHashes, new Map());
+  const zones = new Map<string, ZoneClock>();
+  for (let from = 0; from < lineItems.length; from += STEP_MASK + 1) {
+    fillHot(
+      lineItems,
+      from,
+      Math.min(lineItems.length, from + STEP_MASK + 1),
+      staticRankKey,
+      residualFlags,
+      idHashes,
+      zones,
+    );
+    yield;
+  }
   return {
     seq: source.seq,
     network: source.network,
@@ -501,16 +516,17 @@ function* buildIndexSteps(
   return yield* KeyedConjunctionIndex.buildSteps(inputs, itemCount, bounds);
 }
 
-/** Fills the hot arrays for line items [from, end) and adds their zones to `zones`. */
+/** Fills the hot arrays for line items [from, to) and adds their zones to `zones`. */
 function fillHot(
   lineItems: readonly ServingLineItem[],
   from: number,
+  to: number,
   staticRankKey: Float64Array,
   residualFlags: Uint8Array,
   idHashes: Uint32Array,
   zones: Map<string, ZoneClock>,
 ): Map<string, ZoneClock> {
-  for (let i = from; i < lineItems.length; i++) {
+  for (let i = from; i < to; i++) {
     const sli = lineItems[i]!;
     const fixed = sli.pricingModel === 'cpm' || sli.pricingModel === 'flat';
     staticRankKey[i] = fixed ? rankKey(sli.tier, sli.rateMicros) : Number.NaN;
@@ -522,6 +538,10 @@ function fillHot(
 }
 
 function buildPlacements(maps: SourceEntities['maps']): Map<string, ServingPlacement> {
+  return runToEnd(placementSteps(maps));
+}
+
+function* placementSteps(maps: SourceEntities['maps']): Generator<void, Map<string, ServingPlacement>, void> {
   const placements = new Map<string, ServingPlacement>();
   const blockSets = new Map<string, ReadonlySet<string>>();
   const blockSetOf = (publisher: Publisher | undefined): ReadonlySet<string> => {
@@ -533,7 +553,9 @@ function buildPlacements(maps: SourceEntities['maps']): Map<string, ServingPlace
     }
     return set;
   };
+  let i = 0;
   for (const p of maps.placement.values()) {
+    if ((++i & STEP_MASK) === 0) yield;
     const site = maps.site.get(p.siteId);
     const publisher = maps.publisher.get(p.publisherId);
     const fitKeys = placementFitKeys(p);
@@ -658,6 +680,7 @@ function applyIncrementally(
   const zones = fillHot(
     lineItems,
     snapshot.lineItems.length,
+    n,
     staticRankKey,
     residualFlags,
     idHashes,
