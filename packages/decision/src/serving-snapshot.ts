@@ -194,10 +194,11 @@ export function updateSnapshot(
   snapshot: ServingSnapshot,
   changes: readonly Change[],
   nowMs = 0,
+  maxDeltaItems = MAX_DELTA_ITEMS,
 ): ServingSnapshot | undefined {
   const source = sourceWith(snapshot.source, changes);
   if (source === snapshot.source) return snapshot;
-  return applyIncrementally(snapshot, changes, source, nowMs);
+  return applyIncrementally(snapshot, changes, source, nowMs, maxDeltaItems);
 }
 
 /**
@@ -592,6 +593,7 @@ function applyIncrementally(
   changes: readonly Change[],
   source: SourceEntities,
   nowMs: number,
+  maxDeltaItems: number,
 ): ServingSnapshot | undefined {
   const { maps } = source;
   const touched = new Set<string>();
@@ -619,7 +621,7 @@ function applyIncrementally(
     }
   }
   const deltaBefore = snapshot.lineItems.length - old.baseItems;
-  if (deltaBefore + touched.size > MAX_DELTA_ITEMS) return undefined;
+  if (deltaBefore + touched.size > maxDeltaItems) return undefined;
   if (touched.size === 0 && !placementsDirty) return { ...snapshot, seq: source.seq, network: source.network, source };
 
   const lineItems = snapshot.lineItems.slice();

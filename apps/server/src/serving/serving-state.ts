@@ -37,16 +37,20 @@ export interface ServingStateOptions {
    * (bulk status changes, imports) instead of one per change.
    */
   readonly coalesceMs?: number;
+  /** Line items the delta layer may hold before an update takes a full rebuild (default MAX_DELTA_ITEMS; tests lower it). */
+  readonly maxDeltaItems?: number;
+  /** Delta-layer size at which a background compaction starts (default a quarter of maxDeltaItems). */
+  readonly compactAt?: number;
 }
 
 /** Longest synchronous stretch of a sliced rebuild (a step can overrun it by one step's work). */
 const SLICE_MS = 10;
-/** Delta-layer size at which a background compaction starts (updates stay fast below MAX_DELTA_ITEMS). */
-const COMPACT_AT = MAX_DELTA_ITEMS / 4;
 
 export async function createServingState(options: ServingStateOptions): Promise<ServingState> {
   const now = options.now ?? Date.now;
   const coalesceMs = options.coalesceMs ?? 100;
+  const maxDelta = options.maxDeltaItems ?? MAX_DELTA_ITEMS;
+  const compactAt = options.compactAt ?? maxDelta / 4;
   const started = performance.now();
   const initial = await options.feed.loadSnapshot();
   const assetUrls = new Map<string, string>();
@@ -88,7 +92,7 @@ export async function createServingState(options: ServingStateOptions): Promise<
       (fresh) => {
         if (compaction !== job || stopped) return;
         compaction = undefined;
-        const next = updateSnapshot(fresh, job.since, now());
+        const next = updateSnapshot(fresh, job.since, now(), maxDelta);
         if (next) current = next;
         options.logger.debug(
           { seq: current.seq, lineItems: current.lineItems.length, ms: Math.round(performance.now() - t0) },
@@ -122,12 +126,12 @@ export async function createServingState(options: ServingStateOptions): Promise<
     }
     try {
       const t1 = performance.now();
-      const next = updateSnapshot(current, batch, now());
+      const next = updateSnapshot(current, batch, now(), maxDelta);
       if (next) {
         current = next;
         lastRebuildMs = performance.now() - t1;
         compaction?.since.push(...batch);
-        if (current.lineItems.length - current.layers.baseItems > COMPACT_AT) compact();
+        if (current.lineItems.length - current.layers.baseItems > compactAt) compact();
       } else {
         // Too large for the delta layer: rebuild in slices; serving goes on from the current snapshot.
         compaction = undefined;
