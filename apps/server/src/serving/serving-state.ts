@@ -94,6 +94,8 @@ export async function createServingState(options: ServingStateOptions): Promise<
         compaction = undefined;
         const next = updateSnapshot(fresh, job.since, now(), maxDelta);
         if (next) current = next;
+        // The updates replayed may have filled the new delta layer already.
+        if (current.lineItems.length - current.layers.baseItems > compactAt) setImmediate(compact);
         options.logger.debug(
           { seq: current.seq, lineItems: current.lineItems.length, ms: Math.round(performance.now() - t0) },
           'serving snapshot compacted',
