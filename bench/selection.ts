@@ -1,7 +1,9 @@
 /**
  * Selection benchmark: decisions per second on one core with the targeting index versus a linear
  * scan over the same snapshot, at 1,000 / 10,000 / 100,000 active line items; snapshot build and
- * update times; the heap held by the 100k snapshot.
+ * update times (1 and 500 changed line items, and a full rebuild run in slices, with the longest
+ * synchronous stretch: the stall serving sees); decision latency while updates run under load; the
+ * heap held by the 100k snapshot.
  *
  *   node --expose-gc --import tsx bench/selection.ts            (all sizes)
  *   node --expose-gc --import tsx bench/selection.ts 10000      (one size)
@@ -12,12 +14,14 @@
 import { placeAssignment, requestAssignment } from '../packages/decision/src/assignment.ts';
 import { change } from '../packages/decision/src/fixtures.ts';
 import {
-  applyChanges,
   buildServingSnapshot,
   type DecisionRequest,
   decide,
   mulberry32,
+  rebuildSteps,
+  runInSlices,
   type ServingSnapshot,
+  updateSnapshot,
 } from '../packages/decision/src/index.ts';
 import { buildNetwork } from './selection-workload.ts';
 
@@ -66,6 +70,48 @@ function cappedCandidatesCount(r: DecisionRequest, s: ServingSnapshot): number {
   return s.index.match(placeAssignment(requestAssignment(r, s, NOW), r, sp));
 }
 
+/** Slice of a sliced rebuild (the server's is 10 ms: serving-state.ts). */
+const SLICE_MS = Number(process.env.BENCH_SLICE_MS ?? 10);
+
+/**
+ * Open-loop serving in one thread: request k arrives at t0 + k / perSec; whenever the loop gets the
+ * thread it answers every request that has arrived; its latency is answer time - arrival. `work` runs
+ * beside it on the same event loop (updates, a sliced rebuild); serving lasts `ms` or until `work` ends.
+ */
+async function servingLatency(
+  s: ServingSnapshot,
+  requests: DecisionRequest[],
+  perSec: number,
+  ms: number,
+  work: ((stop: () => boolean) => Promise<void>) | undefined,
+): Promise<string> {
+  const rng = mulberry32(3);
+  const lat: number[] = [];
+  const interval = 1000 / perSec;
+  const t0 = performance.now();
+  let stop = false;
+  let done = work === undefined;
+  const running = work?.(() => stop).then(() => {
+    done = true;
+  });
+  let k = 0;
+  for (;;) {
+    const now = performance.now();
+    if (now - t0 >= ms && (done || ms > 0)) break;
+    // Every request that has arrived (an overloaded loop still yields every 50 ms, so `work` advances).
+    for (const turn = performance.now(); t0 + k * interval <= performance.now() && performance.now() - turn < 50; k++) {
+      decide(requests[k % requests.length]!, s, NOW, rng);
+      lat.push(performance.now() - (t0 + k * interval));
+    }
+    await new Promise((r) => setImmediate(r));
+  }
+  stop = true;
+  await running;
+  lat.sort((a, b) => a - b);
+  const q = (p: number) => lat[Math.min(lat.length - 1, Math.floor(p * lat.length))]!.toFixed(2);
+  return `${q(0.5)} / ${q(0.99)} / ${lat[lat.length - 1]!.toFixed(1)}`;
+}
+
 const sizes = process.argv[2] ? [Number(process.argv[2])] : [1_000, 10_000, 100_000];
 // The machine is shared: print how fast it is right now (1e8 additions take ~70-100 ms on an idle core here).
 {
@@ -77,8 +123,9 @@ const sizes = process.argv[2] ? [Number(process.argv[2])] : [1_000, 10_000, 100_
 }
 if (!gc) console.log('(run node with --expose-gc for heap figures)');
 console.log(
-  'line items | build ms | update ms | cand/req | fill | keyed index dec/s | keyed, no early stop | Whang dec/s | scan dec/s | keyed/scan | Whang/scan',
+  'line items | build ms | update ms, 1 | update ms, 500 | sliced rebuild ms (longest slice) | cand/req | fill | keyed index dec/s | keyed, no early stop | Whang dec/s | scan dec/s | keyed/scan | Whang/scan',
 );
+const latencyLines: string[] = [];
 for (const size of sizes) {
   const base = heapMb();
   const net = buildNetwork(size, 20_000, size);
@@ -87,15 +134,39 @@ for (const size of sizes) {
   const snap = buildServingSnapshot(net.snapshot, { nowMs: NOW });
   const buildMs = performance.now() - t;
   const oneSnapshot = heapMb();
-  // Rebuild as the change feed does: one line item paused.
-  const li = net.snapshot.entities.lineItem[0]!;
-  t = performance.now();
-  const next = applyChanges(snap, [
-    change(snap.seq + 1, 'lineItem', { ...li, status: 'paused', version: li.version + 1 }),
+  // Updates as the change feed brings them: one line item paused; 500 line items re-priced.
+  const lis = net.snapshot.entities.lineItem;
+  const li = lis[0]!;
+  // Warm the update path (a long-running server has it compiled): one unrelated change, discarded.
+  const w = lis[lis.length - 1]!;
+  updateSnapshot(snap, [
+    change(snap.seq + 1, 'lineItem', { ...w, rateMicros: w.rateMicros + 1, version: w.version + 1 }),
   ]);
+  t = performance.now();
+  const next = updateSnapshot(snap, [
+    change(snap.seq + 1, 'lineItem', { ...li, status: 'paused', version: li.version + 1 }),
+  ])!;
   const updateMs = performance.now() - t;
   const held = heapMb();
   if (next.lineItemById.has(li.id) || !snap.lineItemById.has(li.id)) throw new Error('update did not apply');
+  const batch = lis
+    .slice(1, 501)
+    .map((x, i) =>
+      change(snap.seq + 1 + i, 'lineItem', { ...x, rateMicros: x.rateMicros + 1, version: x.version + 1 }),
+    );
+  t = performance.now();
+  const next500 = updateSnapshot(snap, batch);
+  const update500Ms = performance.now() - t;
+  if (!next500 || next500.lineItemById.get(lis[1]!.id)?.rateMicros !== lis[1]!.rateMicros + 1)
+    throw new Error('500-change update did not apply');
+  // A full rebuild in slices (what a change too large for the delta layer, or a compaction, costs).
+  let longest = 0;
+  t = performance.now();
+  const rebuilt = await runInSlices(rebuildSteps(snap, [], NOW), SLICE_MS, (ms) => {
+    longest = Math.max(longest, ms);
+  });
+  const rebuildMs = performance.now() - t;
+  if (rebuilt.lineItems.length !== snap.lineItems.length) throw new Error('rebuild lost line items');
 
   const cands = candidates(snap, net.requests);
   // The default path (ranked walk, early termination) and the full candidate verification it replaced, alternating.
@@ -115,7 +186,9 @@ for (const size of sizes) {
     [
       size.toLocaleString('en-US').padStart(10),
       buildMs.toFixed(0).padStart(8),
-      updateMs.toFixed(0).padStart(9),
+      updateMs.toFixed(1).padStart(12),
+      update500Ms.toFixed(1).padStart(14),
+      `${rebuildMs.toFixed(0)} (${longest.toFixed(1)})`.padStart(33),
       cands.toFixed(1).padStart(8),
       `${(idx.fill * 100).toFixed(0)}%`.padStart(4),
       num(idx.perSec).padStart(17),
@@ -135,6 +208,33 @@ for (const size of sizes) {
         `${snap.index.postingEntries.toLocaleString('en-US')} posting entries`,
     );
   }
+  // Decision latency under load (requests arriving at a steady quarter of the measured rate), quiet and
+  // while the snapshot is updated: one changed line item every 100 ms, then a full rebuild in slices.
+  const load = Math.round(idx.perSec / 4);
+  const quiet = await servingLatency(snap, net.requests, load, 3000, undefined);
+  let s2 = snap;
+  let v = 0;
+  const edits = await servingLatency(snap, net.requests, load, 3000, async (stop) => {
+    while (!stop()) {
+      await new Promise((r) => setTimeout(r, 100));
+      const x = lis[2 + (v % 100)]!;
+      s2 =
+        updateSnapshot(s2, [
+          change(s2.seq + 1, 'lineItem', { ...x, rateMicros: x.rateMicros + ++v, version: x.version + v }),
+        ]) ?? s2;
+    }
+  });
+  const during = await servingLatency(snap, net.requests, load, 0, async () => {
+    await runInSlices(rebuildSteps(snap, [], NOW), SLICE_MS);
+  });
+  latencyLines.push(
+    `${size.toLocaleString('en-US').padStart(10)} | ${load.toLocaleString('en-US')}/s | ${quiet} | ${edits} | ${during}`,
+  );
   // Keep both alive until measured.
-  if (next.seq === snap.seq) console.log('');
+  if (next.seq === snap.seq || s2.seq < snap.seq) console.log('');
 }
+console.log(
+  `\ndecision latency p50 / p99 / max in ms, requests arriving at a quarter of the measured rate (open loop, in process; slices of ${SLICE_MS} ms):`,
+);
+console.log('line items | load | quiet | 1 change every 100 ms | during a sliced full rebuild');
+for (const line of latencyLines) console.log(line);

@@ -1,6 +1,6 @@
 import type { FrequencyCap, LineItem, Placement, Publisher } from '@marquee/core';
 import { describe, expect, it } from 'vitest';
-import { placeAssignment, requestAssignment } from './assignment.ts';
+import { placeAssignment, RequestQuery, requestAssignment, timeValues } from './assignment.ts';
 import { BudgetPacingGate, InMemorySpendCounters } from './budget-pacing-gate.ts';
 import {
   type Ad,
@@ -658,6 +658,75 @@ describe('snapshot updates', () => {
         const ids = (xs: { id: string }[]) => xs.map((x) => x.id).sort();
         expect(ids(cappedCandidates(r, s, NOW))).toEqual([...want].sort());
         expect(ids(cappedCandidates(r, layered, NOW))).toEqual([...want].sort());
+      }
+    }
+  });
+
+  it('the index query path (no Assignment Map) stamps exactly the values of the Assignment: every dimension', () => {
+    const rng = mulberry32(99);
+    const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rng() * xs.length)]!;
+    // One line item per (dimension, value), some negated: each matches iff the request carries the value.
+    const leaves: NonNullable<LineItem['targeting']>[] = [
+      ...['US', 'FR'].map((v) => ({ dimension: 'country' as const, values: [v] })),
+      ...['US-CA', 'FR-IDF'].map((v) => ({ dimension: 'region' as const, values: [v] })),
+      ...['mobile', 'desktop'].map((v) => ({ dimension: 'device' as const, values: [v] })),
+      ...['ios', 'android'].map((v) => ({ dimension: 'os' as const, values: [v] })),
+      ...['chrome', 'safari'].map((v) => ({ dimension: 'browser' as const, values: [v] })),
+      ...['k1', 'k2'].map((v) => ({ dimension: 'keyword' as const, values: [v] })),
+      ...['s1', 's2'].map((v) => ({ dimension: 'segment' as const, values: [v] })),
+      // IAB12 is the site's own category (added to the page's).
+      ...['IAB1', 'IAB12'].map((v) => ({ dimension: 'category' as const, values: [v] })),
+      ...['news', 'sport'].map((v) => ({ dimension: 'kv' as const, key: 'section', values: [v] })),
+      { dimension: 'kv', key: 'pos', values: ['atf'] },
+      { dimension: 'placement', values: ['plc_1'] },
+      { dimension: 'site', values: ['site_1'] },
+      { dimension: 'publisher', values: ['pub_1'] },
+      { dimension: 'hour', values: [12, 13] },
+      { dimension: 'weekday', values: [1] },
+    ];
+    const items: LineItem[] = [];
+    leaves.forEach((leaf, i) => {
+      items.push(li(`li_${i}`, 'a', { targeting: leaf, timeZone: i % 2 ? 'Europe/Paris' : 'UTC' }));
+      items.push(
+        li(`li_not_${i}`, 'b', { targeting: { and: [{ not: leaf }, { dimension: 'device', values: ['x'] }] } }),
+      );
+      items.push(li(`li_and_${i}`, 'c', { targeting: { and: [leaf, pick(leaves)] }, pricingModel: 'cpc' }));
+    });
+    const s = world({ lineItems: items });
+    const index = s.index as KeyedConjunctionIndex;
+    const saved = KeyedConjunctionIndex.eagerEntries;
+    for (const eager of [0, saved]) {
+      KeyedConjunctionIndex.eagerEntries = eager;
+      try {
+        for (let q = 0; q < 200; q++) {
+          const some = (xs: string[]) => xs.filter(() => rng() < 0.4);
+          const r = req({
+            country: pick(['US', 'FR', 'DE', '', undefined]),
+            region: pick(['US-CA', 'FR-IDF', undefined]),
+            device: pick(['mobile', 'desktop', undefined]),
+            os: pick(['ios', 'android', undefined]),
+            browser: pick(['chrome', 'safari', undefined]),
+            keywords: some(['k1', 'k2', 'k3']),
+            segments: some(['s1', 's2']),
+            categories: some(['IAB1', 'IAB2']),
+            kv: pick([undefined, { section: pick(['news', 'sport', 'x']), pos: some(['atf', 'btf']) }]),
+            placements: [{ placementId: pick(['plc_1', 'plc_2']) }],
+          });
+          const now = NOW + Math.floor(rng() * 7 * 24) * 3_600_000;
+          const sp = s.placements.get(r.placements[0]!.placementId)!;
+          const a = placeAssignment(requestAssignment(r, s, now), r, sp);
+          const want = Array.from(index.out.subarray(0, index.match(a))).sort((x, y) => x - y);
+          const got = Array.from(
+            index.out.subarray(0, index.beginQuery(new RequestQuery(r, sp, timeValues(s, now), s, now))),
+          );
+          for (let b = index.peekBound(); b !== Number.POSITIVE_INFINITY; b = index.peekBound()) {
+            const item = index.advance();
+            if (item >= 0) got.push(item);
+          }
+          expect(got.sort((x, y) => x - y)).toEqual(want);
+        }
+      } finally {
+        KeyedConjunctionIndex.eagerEntries = saved;
       }
     }
   });

@@ -10,7 +10,7 @@
  *   4. selection with the same-advertiser rule, then the clearing price and creative rotation.
  */
 import { type Creative, creativeFitsPlacement, mulDiv, type PricingModel, type Priority } from '@marquee/core';
-import { placeAssignment, requestAssignment } from './assignment.ts';
+import { placeAssignment, RequestQuery, requestAssignment, timeValues } from './assignment.ts';
 import type { DecisionRequest } from './decision-request.ts';
 import { FixedPriorPredictor } from './fixed-prior-predictor.ts';
 import { ALWAYS_ALLOW, type FrequencyCapView, NO_CAPS, type PacingGate, type RatePredictor } from './ports.ts';
@@ -157,7 +157,10 @@ export function decide(
   }
   const scan = ports.matcher === 'scan' || trace !== undefined;
   const ranked = ports.matcher === 'full-index' ? undefined : snapshot.index.ranked;
-  const base = requestAssignment(request, snapshot, nowMs);
+  // The ranked walk stamps the request's values straight into the index (RequestQuery); the other
+  // paths match an Assignment Map.
+  const base = scan || !ranked ? requestAssignment(request, snapshot, nowMs) : undefined;
+  const time = base === undefined ? timeValues(snapshot, nowMs) : undefined;
   const out: PlacementDecision[] = [];
   for (const pr of request.placements) {
     const sp = snapshot.placements.get(pr.placementId);
@@ -169,9 +172,12 @@ export function decide(
       out.push({ kind: 'no_fill', placementId: sp.id, reason: 'inactive_placement' });
       continue;
     }
-    const a = placeAssignment(base, request, sp);
+    const q =
+      base === undefined
+        ? new RequestQuery(request, sp, time!, snapshot, nowMs)
+        : new RequestQuery(request, sp, undefined, snapshot, nowMs, placeAssignment(base, request, sp));
     const count = Math.min(MAX_COUNT, Math.max(1, Math.floor(pr.count ?? 1)));
-    out.push(decidePlacement(ctx, sp, a, count, scan, ranked));
+    out.push(decidePlacement(ctx, sp, q, count, scan, ranked));
   }
   return trace ? { placements: out, explain: trace } : { placements: out };
 }
@@ -204,19 +210,20 @@ function note(ctx: Ctx, placementId: string | null, lineItemId: string, reason: 
 function decidePlacement(
   ctx: Ctx,
   sp: ServingPlacement,
-  a: Assignment,
+  q: RequestQuery,
   count: number,
   scan: boolean,
   ranked: RankedCursor | undefined,
 ): PlacementDecision {
   const { snapshot } = ctx;
-  if (ctx.trace) return decideExplained(ctx, sp, a, count);
+  if (ctx.trace) return decideExplained(ctx, sp, q.assignment(), count);
   let n: number;
   let cands: Int32Array;
   if (!scan && ranked) {
-    n = ranked.begin(a);
-    return selectLazy(ctx, sp, a, count, snapshot.index.out, n, ranked);
+    n = ranked.beginQuery(q);
+    return selectLazy(ctx, sp, q, count, snapshot.index.out, n, ranked);
   }
+  const a = q.assignment();
   if (scan) {
     cands = scanOut(snapshot.lineItems.length);
     n = 0;
@@ -227,7 +234,7 @@ function decidePlacement(
     n = snapshot.index.match(a);
     cands = snapshot.index.out;
   }
-  return selectLazy(ctx, sp, a, count, cands, n, undefined);
+  return selectLazy(ctx, sp, q, count, cands, n, undefined);
 }
 
 let scanBuffer = new Int32Array(0);
@@ -286,9 +293,9 @@ function siftUp(at: number): void {
 }
 
 /** Adds a matched line item to the candidates with its rank key and tie-break (heapify later unless `sift`). */
-function addCandidate(ctx: Ctx, sp: ServingPlacement, a: Assignment, idx: number, sift: boolean): void {
+function addCandidate(ctx: Ctx, sp: ServingPlacement, q: RequestQuery, idx: number, sift: boolean): void {
   const { lineItems: all, staticRankKey, residualFlags, idHashes } = ctx.snapshot;
-  if (residualFlags[idx] === 1 && !all[idx]!.matchTree(a)) return;
+  if (residualFlags[idx] === 1 && !all[idx]!.matchTree(q.assignment())) return;
   const k = staticRankKey[idx]!;
   const m = hCount++;
   hIdx[m] = idx;
@@ -303,12 +310,12 @@ function addCandidate(ctx: Ctx, sp: ServingPlacement, a: Assignment, idx: number
  * Early termination: pulls index entries in bound order until no unvisited one can rank ahead of
  * the heap's top (bounds never exceed real keys; an equal bound is pulled, for the tie-break).
  */
-function refill(ctx: Ctx, sp: ServingPlacement, a: Assignment, cursor: RankedCursor): void {
+function refill(ctx: Ctx, sp: ServingPlacement, q: RequestQuery, cursor: RankedCursor): void {
   for (;;) {
     const b = cursor.peekBound();
     if (b === Number.POSITIVE_INFINITY || (hSize > 0 && b > hKey[heap[0]!]!)) return;
     const item = cursor.advance();
-    if (item >= 0) addCandidate(ctx, sp, a, item, true);
+    if (item >= 0) addCandidate(ctx, sp, q, item, true);
   }
 }
 
@@ -326,7 +333,7 @@ function refill(ctx: Ctx, sp: ServingPlacement, a: Assignment, cursor: RankedCur
 function selectLazy(
   ctx: Ctx,
   sp: ServingPlacement,
-  a: Assignment,
+  q: RequestQuery,
   count: number,
   cands: Int32Array,
   n: number,
@@ -336,22 +343,15 @@ function selectLazy(
   ensureScratch(cursor ? all.length : n);
   hSize = 0;
   hCount = 0;
-  for (let i = 0; i < n; i++) addCandidate(ctx, sp, a, cands[i]!, false);
+  for (let i = 0; i < n; i++) addCandidate(ctx, sp, q, cands[i]!, false);
   for (let i = (hSize >> 1) - 1; i >= 0; i--) siftDown(hSize, i);
-  if (cursor) refill(ctx, sp, a, cursor);
+  if (cursor) refill(ctx, sp, q, cursor);
   if (hSize === 0) return { kind: 'no_fill', placementId: sp.id, reason: 'no_match' };
-  const pop = (): ServingLineItem => {
-    const top = heap[0]!;
-    heap[0] = heap[--hSize]!;
-    siftDown(hSize, 0);
-    if (cursor) refill(ctx, sp, a, cursor);
-    return all[hIdx[top]!]!;
-  };
   const allowSame = sp.placement.allowSameAdvertiser;
   const winners: ServingLineItem[] = [];
   const bids: number[] = [];
   while (hSize > 0 && winners.length < count) {
-    const sli = pop();
+    const sli = pop(ctx, sp, q, cursor);
     if (excluded(ctx, sli, allowSame)) continue;
     const r = check(ctx, sp, sli);
     if (typeof r !== 'number') continue;
@@ -366,7 +366,7 @@ function selectLazy(
   let lastRunner = -1;
   if (floorApplies(last) && sp.placement.auction === 'second_price') {
     while (hSize > 0 && all[hIdx[heap[0]!]!]!.tier === last.tier) {
-      const sli = pop();
+      const sli = pop(ctx, sp, q, cursor);
       if (excluded(ctx, sli, allowSame)) continue;
       const r = check(ctx, sp, sli);
       if (typeof r === 'number') {
@@ -383,6 +383,15 @@ function selectLazy(
     ads.push(toAd(ctx, sp, w, bids[k]!, runner));
   }
   return { kind: 'filled', placementId: sp.id, ads };
+}
+
+/** Takes the best candidate off the heap (and refills it from the cursor). */
+function pop(ctx: Ctx, sp: ServingPlacement, q: RequestQuery, cursor: RankedCursor | undefined): ServingLineItem {
+  const top = heap[0]!;
+  heap[0] = heap[--hSize]!;
+  siftDown(hSize, 0);
+  if (cursor) refill(ctx, sp, q, cursor);
+  return ctx.snapshot.lineItems[hIdx[top]!]!;
 }
 
 /** The same-line-item and same-advertiser rules, against the ads already chosen in the request. */

@@ -17,7 +17,9 @@
  * value ids in a stamp array; verifying a literal is then a scan of its value ids in a flat
  * Int32Array (no strings, no Sets, no allocation).
  */
+import { type RequestQuery, type TimeValues, timeValues } from './assignment.ts';
 import type { Conjunction, Literal } from './dnf.ts';
+import type { ServingPlacement } from './serving-snapshot.ts';
 import type { ConjunctionIndex, IndexInput, RankedCursor } from './targeting-index.ts';
 import type { Assignment } from './targeting-scan.ts';
 
@@ -39,6 +41,9 @@ const SELECTIVITY: Readonly<Record<string, number>> = {
   __fit: 0.5,
 };
 const KV_SELECTIVITY = 0.1;
+/** A stepped build yields after about this many inputs or entries (STEP_MASK + 1), or trivial loop turns. */
+const STEP_MASK = 511;
+const STEP_MASK_FAST = 16383;
 
 function prior(attr: string): number {
   return SELECTIVITY[attr] ?? (attr.startsWith('kv:') ? KV_SELECTIVITY : 0.5);
@@ -94,6 +99,8 @@ export class KeyedConjunctionIndex implements ConjunctionIndex, RankedCursor {
   private lPos: Int32Array = new Int32Array(64);
   private lEnd: Int32Array = new Int32Array(64);
   private lHeap: Int32Array = new Int32Array(64);
+  /** The bound at each cursor's position (the heap compares these, not entBound[lPos[..]]). */
+  private lKey: Float64Array = new Float64Array(64);
   private lSize = 0;
 
   private readonly reqStamp: Uint32Array;
@@ -101,6 +108,21 @@ export class KeyedConjunctionIndex implements ConjunctionIndex, RankedCursor {
   private readonly stamp: Uint32Array;
   private gen = 0;
   readonly out: Int32Array;
+
+  // Query path (beginQuery): the dictionaries of the request's attributes, and interned ids of the
+  // values that many requests share (a placement's own, the current time slot's).
+  private readonly dCountry: Map<string, number> | undefined;
+  private readonly dRegion: Map<string, number> | undefined;
+  private readonly dDevice: Map<string, number> | undefined;
+  private readonly dOs: Map<string, number> | undefined;
+  private readonly dBrowser: Map<string, number> | undefined;
+  private readonly dKeyword: Map<string, number> | undefined;
+  private readonly dSegment: Map<string, number> | undefined;
+  private readonly dCategory: Map<string, number> | undefined;
+  private readonly kvDicts = new Map<string, Map<string, number> | undefined>();
+  private readonly placementIds = new WeakMap<ServingPlacement, Int32Array>();
+  private timeOf: TimeValues | undefined;
+  private timeIds: Int32Array = new Int32Array(0);
 
   private constructor(parts: Parts, itemCount: number) {
     this.dict = parts.dict;
@@ -118,6 +140,15 @@ export class KeyedConjunctionIndex implements ConjunctionIndex, RankedCursor {
     this.reqStamp = new Uint32Array(parts.postStart.length);
     this.stamp = new Uint32Array(itemCount);
     this.out = new Int32Array(itemCount);
+    const d = parts.dict;
+    this.dCountry = d.get('country');
+    this.dRegion = d.get('region');
+    this.dDevice = d.get('device');
+    this.dOs = d.get('os');
+    this.dBrowser = d.get('browser');
+    this.dKeyword = d.get('keyword');
+    this.dSegment = d.get('segment');
+    this.dCategory = d.get('category');
   }
 
   /**
@@ -125,6 +156,20 @@ export class KeyedConjunctionIndex implements ConjunctionIndex, RankedCursor {
    * sorted by it and the index answers ranked queries (begin / peekBound / advance).
    */
   static build(inputs: readonly IndexInput[], itemCount: number, bounds?: Float64Array): KeyedConjunctionIndex {
+    const steps = KeyedConjunctionIndex.buildSteps(inputs, itemCount, bounds);
+    for (;;) {
+      const r = steps.next();
+      if (r.done) return r.value;
+    }
+  }
+
+  /** build() as steps of bounded work (a few thousand inputs or entries each), for a rebuild that yields to the event loop. */
+  static *buildSteps(
+    inputs: readonly IndexInput[],
+    itemCount: number,
+    bounds?: Float64Array,
+  ): Generator<void, KeyedConjunctionIndex, void> {
+    let work = 0;
     const dict = new Map<string, Map<string, number>>();
     let freq = new Int32Array(1024);
     let valueCount = 0;
@@ -165,6 +210,7 @@ export class KeyedConjunctionIndex implements ConjunctionIndex, RankedCursor {
       if (!lit.negated) for (let i = 0; i < vs.length; i++) freq[vs[i]!]!++;
     };
     for (const inp of inputs) {
+      if ((++work & STEP_MASK) === 0) yield;
       for (const conj of inp.conjunctions) {
         conjunctionCount++;
         for (const lit of conj) countIn(lit);
@@ -187,6 +233,7 @@ export class KeyedConjunctionIndex implements ConjunctionIndex, RankedCursor {
     let litTotal = 0;
     let valTotal = 0;
     for (const inp of inputs) {
+      if ((++work & STEP_MASK) === 0) yield;
       for (const conj of inp.conjunctions) {
         let key: Literal | undefined;
         let best = Number.POSITIVE_INFINITY;
@@ -221,11 +268,16 @@ export class KeyedConjunctionIndex implements ConjunctionIndex, RankedCursor {
     }
     // Counting sort of entries by key value ("always" entries, key -1, go last).
     const postStart = new Int32Array(valueCount + 2);
-    for (const k of entKey) postStart[(k < 0 ? valueCount : k) + 1]!++;
+    for (let e = 0; e < entKey.length; e++) {
+      if ((e & STEP_MASK_FAST) === STEP_MASK_FAST) yield;
+      const k = entKey[e]!;
+      postStart[(k < 0 ? valueCount : k) + 1]!++;
+    }
     for (let v = 1; v < postStart.length; v++) postStart[v]! += postStart[v - 1]!;
     const next = postStart.slice(0, valueCount + 1);
     const order = new Int32Array(entKey.length);
     for (let e = 0; e < entKey.length; e++) {
+      if ((e & STEP_MASK_FAST) === STEP_MASK_FAST) yield;
       const k = entKey[e]!;
       order[next[k < 0 ? valueCount : k]!++] = e;
     }
@@ -233,10 +285,16 @@ export class KeyedConjunctionIndex implements ConjunctionIndex, RankedCursor {
       // Best bound first within each posting list (ties by item, for a deterministic layout).
       const cmp = (x: number, y: number) =>
         bounds[entItemU[x]!]! - bounds[entItemU[y]!]! || entItemU[x]! - entItemU[y]!;
+      let sorted = 0;
       for (let w = 0; w <= valueCount; w++) {
         const from = postStart[w]!;
         const to = postStart[w + 1]!;
         if (to - from > 1) order.subarray(from, to).sort(cmp);
+        sorted += to - from + 1;
+        if (sorted > STEP_MASK) {
+          sorted = 0;
+          yield;
+        }
       }
     }
     const entItem = new Int32Array(entKey.length);
@@ -248,6 +306,7 @@ export class KeyedConjunctionIndex implements ConjunctionIndex, RankedCursor {
     let l = 0;
     let v = 0;
     for (let pos = 0; pos < order.length; pos++) {
+      if ((pos & STEP_MASK) === STEP_MASK) yield;
       const e = order[pos]!;
       entItem[pos] = entItemU[e]!;
       entLit[pos] = l;
@@ -279,7 +338,10 @@ export class KeyedConjunctionIndex implements ConjunctionIndex, RankedCursor {
     let entBound: Float64Array | undefined;
     if (bounds) {
       entBound = new Float64Array(entItem.length);
-      for (let pos = 0; pos < entItem.length; pos++) entBound[pos] = bounds[entItem[pos]!]!;
+      for (let pos = 0; pos < entItem.length; pos++) {
+        if ((pos & STEP_MASK_FAST) === STEP_MASK_FAST) yield;
+        entBound[pos] = bounds[entItem[pos]!]!;
+      }
     }
     return new KeyedConjunctionIndex(
       {
@@ -315,7 +377,15 @@ export class KeyedConjunctionIndex implements ConjunctionIndex, RankedCursor {
    * costs less than merging cursors (the matches are returned, unranked, for the caller to rank).
    */
   begin(a: Assignment): number {
-    const n = this.stampRequest(a);
+    return this.startRanked(this.stampRequest(a));
+  }
+
+  /** begin() for a request and placement given as a RequestQuery: the same values, without the Assignment Map. */
+  beginQuery(q: RequestQuery): number {
+    return this.startRanked(this.stampQuery(q));
+  }
+
+  private startRanked(n: number): number {
     const eager = KeyedConjunctionIndex.eagerEntries;
     let total = this.entItem.length - this.alwaysStart;
     for (let i = 0; i < n && total <= eager; i++) {
@@ -335,8 +405,10 @@ export class KeyedConjunctionIndex implements ConjunctionIndex, RankedCursor {
       this.lPos = new Int32Array(2 * n + 2);
       this.lEnd = new Int32Array(2 * n + 2);
       this.lHeap = new Int32Array(2 * n + 2);
+      this.lKey = new Float64Array(2 * n + 2);
     }
-    const { lPos, lEnd, lHeap } = this;
+    const { lPos, lEnd, lHeap, lKey } = this;
+    const bound = this.entBound!;
     let size = 0;
     for (let i = 0; i <= n; i++) {
       const from = i < n ? this.postStart[this.reqIds[i]!]! : this.alwaysStart;
@@ -344,6 +416,7 @@ export class KeyedConjunctionIndex implements ConjunctionIndex, RankedCursor {
       if (from === to) continue;
       lPos[size] = from;
       lEnd[size] = to;
+      lKey[size] = bound[from]!;
       lHeap[size] = size;
       size++;
     }
@@ -353,13 +426,14 @@ export class KeyedConjunctionIndex implements ConjunctionIndex, RankedCursor {
   }
 
   peekBound(): number {
-    return this.lSize === 0 ? Number.POSITIVE_INFINITY : this.entBound![this.lPos[this.lHeap[0]!]!]!;
+    return this.lSize === 0 ? Number.POSITIVE_INFINITY : this.lKey[this.lHeap[0]!]!;
   }
 
   advance(): number {
     const top = this.lHeap[0]!;
     const e = this.lPos[top]!++;
-    if (this.lPos[top] === this.lEnd[top]) this.lHeap[0] = this.lHeap[--this.lSize]!;
+    if (e + 1 === this.lEnd[top]) this.lHeap[0] = this.lHeap[--this.lSize]!;
+    else this.lKey[top] = this.entBound![e + 1]!;
     this.siftList(0);
     const item = this.entItem[e]!;
     if (this.stamp[item] === this.gen || !this.verifyEntry(e)) return -1;
@@ -368,17 +442,16 @@ export class KeyedConjunctionIndex implements ConjunctionIndex, RankedCursor {
   }
 
   private siftList(at: number): void {
-    const { lHeap, lPos, lSize } = this;
-    const bound = this.entBound!;
+    const { lHeap, lKey, lSize } = this;
     let i = at;
-    const v = lHeap[i]!;
     if (i >= lSize) return;
-    const key = bound[lPos[v]!]!;
+    const v = lHeap[i]!;
+    const key = lKey[v]!;
     for (;;) {
       let c = 2 * i + 1;
       if (c >= lSize) break;
-      if (c + 1 < lSize && bound[lPos[lHeap[c + 1]!]!]! < bound[lPos[lHeap[c]!]!]!) c++;
-      if (!(bound[lPos[lHeap[c]!]!]! < key)) break;
+      if (c + 1 < lSize && lKey[lHeap[c + 1]!]! < lKey[lHeap[c]!]!) c++;
+      if (!(lKey[lHeap[c]!]! < key)) break;
       lHeap[i] = lHeap[c]!;
       i = c;
     }
@@ -404,31 +477,118 @@ export class KeyedConjunctionIndex implements ConjunctionIndex, RankedCursor {
     return true;
   }
 
-  /** Marks the request's value ids (reqStamp) and lists them in reqIds; returns how many. */
-  private stampRequest(a: Assignment): number {
+  private nextGen(): void {
     if (++this.gen === 0xffffffff) {
       this.stamp.fill(0);
       this.reqStamp.fill(0);
       this.gen = 1;
     }
-    const gen = this.gen;
+  }
+
+  /** Marks value id `id` as the request's (once) and lists it in reqIds at n; returns the new count. */
+  private mark(id: number, n: number): number {
+    if (this.reqStamp[id] === this.gen) return n;
+    this.reqStamp[id] = this.gen;
+    if (n === this.reqIds.length) {
+      const grown = new Int32Array(n * 2);
+      grown.set(this.reqIds);
+      this.reqIds = grown;
+    }
+    this.reqIds[n] = id;
+    return n + 1;
+  }
+
+  private markAll(d: Map<string, number> | undefined, vals: readonly string[] | undefined, n: number): number {
+    if (d === undefined || vals === undefined) return n;
+    for (let i = 0; i < vals.length; i++) {
+      const id = d.get(vals[i]!);
+      if (id !== undefined) n = this.mark(id, n);
+    }
+    return n;
+  }
+
+  private markOne(d: Map<string, number> | undefined, v: string | undefined, n: number): number {
+    if (d === undefined || !v) return n;
+    const id = d.get(v);
+    return id === undefined ? n : this.mark(id, n);
+  }
+
+  /** Marks the request's value ids (reqStamp) and lists them in reqIds; returns how many. */
+  private stampRequest(a: Assignment): number {
+    this.nextGen();
     let n = 0;
-    for (const [attr, vals] of a) {
-      const d = this.dict.get(attr);
-      if (d === undefined) continue;
-      for (let i = 0; i < vals.length; i++) {
-        const id = d.get(vals[i]!);
-        if (id === undefined || this.reqStamp[id] === gen) continue;
-        this.reqStamp[id] = gen;
-        if (n === this.reqIds.length) {
-          const grown = new Int32Array(n * 2);
-          grown.set(this.reqIds);
-          this.reqIds = grown;
+    for (const [attr, vals] of a) n = this.markAll(this.dict.get(attr), vals, n);
+    return n;
+  }
+
+  /** stampRequest for the values placeAssignment(requestAssignment(...)) would hold (assignment.ts). */
+  private stampQuery(q: RequestQuery): number {
+    this.nextGen();
+    let n = 0;
+    let ids = this.placementIds.get(q.placement);
+    if (ids === undefined) {
+      ids = this.internPlacement(q.placement);
+      this.placementIds.set(q.placement, ids);
+    }
+    for (let i = 0; i < ids.length; i++) n = this.mark(ids[i]!, n);
+    const time = q.time ?? timeValues(q.snapshot, q.nowMs);
+    if (time !== this.timeOf) {
+      this.timeOf = time;
+      this.timeIds = this.intern([
+        ['hour', time.hours],
+        ['weekday', time.weekdays],
+      ]);
+    }
+    for (let i = 0; i < this.timeIds.length; i++) n = this.mark(this.timeIds[i]!, n);
+    const r = q.request;
+    n = this.markOne(this.dCountry, r.country, n);
+    n = this.markOne(this.dRegion, r.region, n);
+    n = this.markOne(this.dDevice, r.device, n);
+    n = this.markOne(this.dOs, r.os, n);
+    n = this.markOne(this.dBrowser, r.browser, n);
+    n = this.markAll(this.dKeyword, r.keywords, n);
+    n = this.markAll(this.dSegment, r.segments, n);
+    n = this.markAll(this.dCategory, r.categories, n);
+    if (r.kv) {
+      for (const key in r.kv) {
+        let d = this.kvDicts.get(key);
+        if (d === undefined && !this.kvDicts.has(key)) {
+          d = this.dict.get(`kv:${key}`);
+          this.kvDicts.set(key, d);
         }
-        this.reqIds[n++] = id;
+        const v = r.kv[key]!;
+        if (typeof v !== 'string') n = this.markAll(d, v, n);
+        else if (d !== undefined) {
+          const id = d.get(v);
+          if (id !== undefined) n = this.mark(id, n);
+        }
       }
     }
     return n;
+  }
+
+  /** The placement's own values: placement, site, publisher, fit keys and site categories. */
+  private internPlacement(sp: ServingPlacement): Int32Array {
+    return this.intern([
+      ['placement', [sp.id]],
+      ['site', [sp.placement.siteId]],
+      ['publisher', [sp.placement.publisherId]],
+      ['__fit', sp.fitKeys],
+      ['category', sp.siteCategories],
+    ]);
+  }
+
+  private intern(pairs: readonly (readonly [string, readonly string[]])[]): Int32Array {
+    const out: number[] = [];
+    for (const [attr, vals] of pairs) {
+      const d = this.dict.get(attr);
+      if (d === undefined) continue;
+      for (const v of vals) {
+        const id = d.get(v);
+        if (id !== undefined && !out.includes(id)) out.push(id);
+      }
+    }
+    return Int32Array.from(out);
   }
 
   private verifyRange(from: number, to: number, count: number): number {

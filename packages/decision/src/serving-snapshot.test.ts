@@ -4,8 +4,17 @@ import { describe, expect, it } from 'vitest';
 import { decide } from './decide.ts';
 import type { DecisionRequest } from './decision-request.ts';
 import * as f from './fixtures.ts';
+import { OverlayMap } from './overlay-map.ts';
 import { mulberry32 } from './rng.ts';
-import { applyChanges, buildServingSnapshot, MAX_DELTA_ITEMS, type ServingSnapshot } from './serving-snapshot.ts';
+import {
+  applyChanges,
+  buildServingSnapshot,
+  MAX_DELTA_ITEMS,
+  rebuildSteps,
+  runInSlices,
+  type ServingSnapshot,
+  updateSnapshot,
+} from './serving-snapshot.ts';
 
 const NOW = Date.parse('2026-03-02T12:00:00Z');
 const ADVS = ['a', 'b', 'c', 'd', 'e'];
@@ -95,7 +104,7 @@ describe('applyChanges', () => {
     const versions = new Map<number, number>();
     for (let step = 0; step < 40; step++) {
       const changes: Change[] = [];
-      const kind = Math.floor(rng() * 6);
+      const kind = Math.floor(rng() * 7);
       const i = Math.floor(rng() * 34); // 30..33 are new line items
       const m = s.source.maps;
       if (kind <= 1) {
@@ -115,12 +124,21 @@ describe('applyChanges', () => {
         changes.push(
           f.change(++seq, 'creative', { ...c, approval: c.approval === 'approved' ? 'pending' : 'approved' }),
         );
+      } else if (kind === 5) {
+        const a = m.advertiser.get(`adv_${ADVS[i % ADVS.length]!}`)!;
+        changes.push(f.change(++seq, 'advertiser', { ...a, status: a.status === 'active' ? 'paused' : 'active' }));
       } else {
         const p = m.placement.get('plc_w')!;
         changes.push(f.change(++seq, 'placement', { ...p, floorMicros: (p.floorMicros + 500_000) % 3_000_000 }));
       }
       s = applyChanges(s, changes);
       expect(decisions(s)).toEqual(decisions(rebuilt(s)));
+      expect([...s.lineItemById.keys()].sort()).toEqual(
+        rebuilt(s)
+          .lineItems.map((x) => x.id)
+          .sort(),
+      );
+      expect(new Map(s.excluded)).toEqual(new Map(rebuilt(s).excluded));
     }
     // Every update above took the incremental path: the big index was never rebuilt.
     expect(s.layers.baseIndex).toBe(base);
@@ -136,5 +154,68 @@ describe('applyChanges', () => {
     expect(next.layers.baseIndex).not.toBe(s.layers.baseIndex);
     expect(next.layers.baseItems).toBe(next.lineItems.length);
     expect(next.lineItems.length).toBe(30 + MAX_DELTA_ITEMS + 1);
+  });
+
+  it('rebuilds in steps (yielding to the event loop) to the same snapshot as a synchronous rebuild', async () => {
+    let s = buildServingSnapshot(initial());
+    s = applyChanges(s, [f.change(2, 'lineItem', lineItemN(3, 1))]);
+    const many = Array.from({ length: MAX_DELTA_ITEMS + 1 }, (_, i) =>
+      f.change(3 + i, 'lineItem', lineItemN(100 + i, i % 4)),
+    );
+    expect(updateSnapshot(s, many)).toBeUndefined(); // too large for the delta layer
+    let slices = 0;
+    const stepped = await runInSlices(rebuildSteps(s, many), 1, () => slices++);
+    expect(slices).toBeGreaterThan(1);
+    expect(stepped.layers.baseItems).toBe(stepped.lineItems.length);
+    expect(stepped.seq).toBe(many[many.length - 1]!.seq);
+    expect(decisions(stepped)).toEqual(decisions(applyChanges(s, many)));
+    expect(decisions(stepped)).toEqual(decisions(rebuilt(stepped)));
+    // The rebuilt snapshot's entity maps are plain again (the overlay layers are folded in).
+    expect(stepped.source.maps.lineItem).toBeInstanceOf(Map);
+  });
+});
+
+describe('OverlayMap', () => {
+  it('behaves as a copied Map with the changes applied', () => {
+    const rng = mulberry32(5);
+    const model = new Map<string, number>([
+      ['a', 1],
+      ['b', 2],
+      ['c', 3],
+    ]);
+    let m: ReadonlyMap<string, number> = new Map(model);
+    for (let step = 0; step < 200; step++) {
+      const sets: [string, number][] = [];
+      const deletes: string[] = [];
+      for (let k = 0; k < 3; k++) {
+        const key = 'abcdefg'[Math.floor(rng() * 7)]!;
+        if (rng() < 0.4) deletes.push(key);
+        else sets.push([key, step * 10 + k]);
+      }
+      m = OverlayMap.with(m, sets, deletes);
+      for (const d of deletes) model.delete(d);
+      for (const [k, v] of sets) model.set(k, v);
+      expect(new Map(m)).toEqual(model);
+      expect(m.size).toBe(model.size);
+      for (const key of 'abcdefgh') {
+        expect(m.get(key)).toBe(model.get(key));
+        expect(m.has(key)).toBe(model.has(key));
+      }
+      expect([...m.keys()].sort()).toEqual([...model.keys()].sort());
+    }
+  });
+
+  it('leaves older maps unchanged', () => {
+    const base = new Map([['a', 1]]);
+    const one = OverlayMap.with(base, [['b', 2]]);
+    const two = OverlayMap.with(one, [['a', 3]], ['b']);
+    expect(new Map(one)).toEqual(
+      new Map([
+        ['a', 1],
+        ['b', 2],
+      ]),
+    );
+    expect(new Map(two)).toEqual(new Map([['a', 3]]));
+    expect(new Map(base)).toEqual(new Map([['a', 1]]));
   });
 });

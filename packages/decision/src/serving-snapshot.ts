@@ -22,9 +22,11 @@ import type {
 import type { Change, EntityKind, EntityTypes, Snapshot } from '@marquee/store';
 import { type Conjunction, type Literal, toDnf } from './dnf.ts';
 import { KeyedConjunctionIndex } from './keyed-conjunction-index.ts';
+import { LayeredIndex } from './layered-index.ts';
+import { OverlayMap } from './overlay-map.ts';
 import type { RejectReason } from './reasons.ts';
-import { type ConjunctionIndex, type IndexInput, type RankedCursor, TargetingIndex } from './targeting-index.ts';
-import { type Assignment, compileTree, type TreeMatcher } from './targeting-scan.ts';
+import { type ConjunctionIndex, type IndexInput, TargetingIndex } from './targeting-index.ts';
+import { compileTree, type TreeMatcher } from './targeting-scan.ts';
 import { type ZoneClock, zoneClock, zonedValue } from './zone-clock.ts';
 
 /** Tier order: a lower number wins. */
@@ -129,6 +131,10 @@ export interface ServingSnapshot {
     readonly baseCappedIndex: ConjunctionIndex;
     readonly baseItems: number;
     readonly dead: Uint8Array;
+    /** Index inputs of the delta items (item numbers from 0 = baseItems), live and dead. */
+    readonly deltaInputs: readonly IndexInput[];
+    /** Line items by creative, campaign and advertiser id (referencesOf), shared by the updates of one full build. */
+    readonly refs: { byOwner?: ReadonlyMap<string, readonly string[]> };
   };
 }
 
@@ -164,25 +170,107 @@ export function buildServingSnapshot(store: Snapshot, options: SnapshotOptions =
     for (const e of store.entities[kind] ?? []) m.set(e.id, e);
     (maps as Record<EntityKind, Map<string, EntityTypes[EntityKind]>>)[kind] = m;
   }
-  return buildFromSource(
-    { seq: store.seq, network: store.network, maps },
-    options.nowMs ?? 0,
-    options.index ?? 'keyed',
+  return runToEnd(
+    buildSteps({ seq: store.seq, network: store.network, maps }, options.nowMs ?? 0, options.index ?? 'keyed'),
   );
 }
 
 /**
- * A new snapshot with the changes applied (the old one is untouched and keeps serving). Entity maps
- * are copied only for the kinds that changed; compiled targeting is reused for every line item
- * object that did not change, so the rebuild is mostly the index.
+ * A new snapshot with the changes applied (the old one is untouched and keeps serving): the
+ * incremental update (updateSnapshot) when the change fits the delta layer, else a full rebuild,
+ * synchronously. A server that must keep answering while a large change is built runs the rebuild
+ * in slices instead (rebuildSteps with runInSlices, see serving-state.ts).
  */
 export function applyChanges(snapshot: ServingSnapshot, changes: readonly Change[], nowMs = 0): ServingSnapshot {
-  if (changes.length === 0) return snapshot;
-  const src = snapshot.source;
-  const maps = { ...src.maps } as { [K in EntityKind]: ReadonlyMap<string, EntityTypes[K]> };
-  const copied = new Set<EntityKind>();
+  return updateSnapshot(snapshot, changes, nowMs) ?? runToEnd(rebuildSteps(snapshot, changes, nowMs));
+}
+
+/**
+ * The incremental update alone, in time proportional to the change (not to the network): undefined
+ * when the line items it touches would take the delta layer past MAX_DELTA_ITEMS, where a full
+ * rebuild is due.
+ */
+export function updateSnapshot(
+  snapshot: ServingSnapshot,
+  changes: readonly Change[],
+  nowMs = 0,
+  maxDeltaItems = MAX_DELTA_ITEMS,
+): ServingSnapshot | undefined {
+  const source = sourceWith(snapshot.source, changes);
+  if (source === snapshot.source) return snapshot;
+  return applyIncrementally(snapshot, changes, source, nowMs, maxDeltaItems);
+}
+
+/**
+ * The full rebuild of `snapshot` with `changes` applied, as steps: each `next()` does a bounded
+ * amount of work (a few thousand line items or index entries), so a caller can yield to the event
+ * loop between steps (runInSlices) while the old snapshot keeps serving.
+ */
+export function* rebuildSteps(
+  snapshot: ServingSnapshot,
+  changes: readonly Change[],
+  nowMs = 0,
+): Generator<void, ServingSnapshot, void> {
+  const source = sourceWith(snapshot.source, changes);
+  const maps = {} as { [K in EntityKind]: ReadonlyMap<string, EntityTypes[K]> };
+  for (const kind of ENTITY_KINDS) {
+    const m = source.maps[kind] as ReadonlyMap<string, EntityTypes[EntityKind]>;
+    if (!(m instanceof OverlayMap)) {
+      (maps as Record<EntityKind, ReadonlyMap<string, unknown>>)[kind] = m;
+      continue;
+    }
+    // Flatten the changes layer into a plain map, a slice at a time.
+    const flat = new Map<string, EntityTypes[EntityKind]>();
+    let i = 0;
+    for (const [k, v] of m) {
+      flat.set(k, v);
+      if ((++i & STEP_MASK) === 0) yield;
+    }
+    (maps as Record<EntityKind, ReadonlyMap<string, unknown>>)[kind] = flat;
+  }
+  return yield* buildSteps({ seq: source.seq, network: source.network, maps }, nowMs, snapshot.indexKind);
+}
+
+/** Work between two yields of a stepped build: about this many line items (STEP_MASK + 1). */
+const STEP_MASK = 511;
+
+/** Runs stepped work to its end, synchronously. */
+export function runToEnd<T>(steps: Generator<void, T, void>): T {
+  for (;;) {
+    const r = steps.next();
+    if (r.done) return r.value;
+  }
+}
+
+/**
+ * Runs stepped work on the event loop: steps for about `sliceMs`, then yields (setImmediate) so that
+ * requests are answered, and so on. `onSlice` receives each slice's duration (the stall serving sees).
+ */
+export async function runInSlices<T>(
+  steps: Generator<void, T, void>,
+  sliceMs = 10,
+  onSlice?: (ms: number) => void,
+): Promise<T> {
+  for (;;) {
+    const t0 = performance.now();
+    for (;;) {
+      const r = steps.next();
+      if (r.done) {
+        onSlice?.(performance.now() - t0);
+        return r.value;
+      }
+      if (performance.now() - t0 >= sliceMs) break;
+    }
+    onSlice?.(performance.now() - t0);
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+}
+
+/** The source entities with the changes applied: changed kinds get a layer over the shared map (OverlayMap). */
+function sourceWith(src: SourceEntities, changes: readonly Change[]): SourceEntities {
   let network = src.network;
   let seq = src.seq;
+  const sets = new Map<EntityKind, [string, unknown][]>();
   for (const ch of changes) {
     if (ch.seq <= seq) continue; // already reflected
     seq = ch.seq;
@@ -190,17 +278,14 @@ export function applyChanges(snapshot: ServingSnapshot, changes: readonly Change
       network = ch.entity as Network;
       continue;
     }
-    const kind = ch.kind;
-    if (!copied.has(kind)) {
-      copied.add(kind);
-      const m = maps as Record<EntityKind, ReadonlyMap<string, unknown>>;
-      m[kind] = new Map(m[kind]);
-    }
-    (maps[kind] as Map<string, unknown>).set(ch.id, ch.entity);
+    const list = sets.get(ch.kind);
+    if (list) list.push([ch.id, ch.entity]);
+    else sets.set(ch.kind, [[ch.id, ch.entity]]);
   }
-  if (seq === src.seq) return snapshot;
-  const source = { seq, network, maps };
-  return applyIncrementally(snapshot, changes, source, nowMs) ?? buildFromSource(source, nowMs, snapshot.indexKind);
+  if (seq === src.seq) return src;
+  const maps = { ...src.maps } as Record<EntityKind, ReadonlyMap<string, unknown>>;
+  for (const [kind, list] of sets) maps[kind] = OverlayMap.with(maps[kind], list);
+  return { seq, network, maps: maps as SourceEntities['maps'] };
 }
 
 interface Compiled {
@@ -332,17 +417,6 @@ function servingLineItemOf(
   return { sli, input: { item: idx, conjunctions: residual ? RESIDUAL : c.conjunctions!, fit } };
 }
 
-function buildIndex(
-  kind: IndexKind,
-  inputs: readonly IndexInput[],
-  itemCount: number,
-  bounds?: Float64Array,
-): ConjunctionIndex {
-  return kind === 'conjunction'
-    ? TargetingIndex.build(inputs, itemCount)
-    : KeyedConjunctionIndex.build(inputs, itemCount, bounds);
-}
-
 /** The index inputs of line items with frequency caps (input item numbers are offset by `offset`). */
 function cappedInputs(inputs: readonly IndexInput[], lineItems: readonly ServingLineItem[], offset: number) {
   return inputs.filter((inp) => lineItems[inp.item + offset]!.frequencyCaps.length > 0);
@@ -358,14 +432,20 @@ export function rankBound(sli: ServingLineItem): number {
   return fixed ? rankKey(sli.tier, sli.rateMicros) : rankKey(sli.tier, TIER_SCALE - 1);
 }
 
-function buildFromSource(source: SourceEntities, nowMs: number, indexKind: IndexKind): ServingSnapshot {
+function* buildSteps(
+  source: SourceEntities,
+  nowMs: number,
+  indexKind: IndexKind,
+): Generator<void, ServingSnapshot, void> {
   const { maps } = source;
   const excluded = new Map<string, RejectReason>();
   const lineItems: ServingLineItem[] = [];
   const lineItemById = new Map<string, ServingLineItem>();
   const inputs: IndexInput[] = [];
   if (masksCache.size > 10_000) masksCache.clear();
+  let i = 0;
   for (const li of maps.lineItem.values()) {
+    if ((++i & STEP_MASK) === 0) yield;
     const r = servingLineItemOf(li, maps, nowMs, lineItems.length);
     if (typeof r === 'string') {
       excluded.set(li.id, r);
@@ -377,37 +457,29 @@ function buildFromSource(source: SourceEntities, nowMs: number, indexKind: Index
   }
   const bounds = new Float64Array(lineItems.length);
   for (const sli of lineItems) bounds[sli.idx] = rankBound(sli);
-  const index = buildIndex(indexKind, inputs, lineItems.length, bounds);
-  const cappedIndex = buildIndex(indexKind, cappedInputs(inputs, lineItems, 0), lineItems.length);
-  return assemble(source, indexKind, lineItems, lineItemById, excluded, buildPlacements(maps), index, cappedIndex, {
-    baseIndex: index,
-    baseCappedIndex: cappedIndex,
-    baseItems: lineItems.length,
-    dead: new Uint8Array(lineItems.length),
-  });
-}
-
-function assemble(
-  source: SourceEntities,
-  indexKind: IndexKind,
-  lineItems: ServingLineItem[],
-  lineItemById: Map<string, ServingLineItem>,
-  excluded: Map<string, RejectReason>,
-  placements: ReadonlyMap<string, ServingPlacement>,
-  index: ConjunctionIndex,
-  cappedIndex: ConjunctionIndex,
-  layers: ServingSnapshot['layers'],
-): ServingSnapshot {
+  yield;
+  const index = yield* buildIndexSteps(indexKind, inputs, lineItems.length, bounds);
+  yield;
+  const capped = cappedInputs(inputs, lineItems, 0);
+  yield;
+  const cappedIndex = yield* buildIndexSteps(indexKind, capped, lineItems.length);
+  yield;
+  const placements = yield* placementSteps(maps);
   const staticRankKey = new Float64Array(lineItems.length);
   const residualFlags = new Uint8Array(lineItems.length);
   const idHashes = new Uint32Array(lineItems.length);
   const zones = new Map<string, ZoneClock>();
-  for (const sli of lineItems) {
-    const fixed = sli.pricingModel === 'cpm' || sli.pricingModel === 'flat';
-    staticRankKey[sli.idx] = fixed ? rankKey(sli.tier, sli.rateMicros) : Number.NaN;
-    residualFlags[sli.idx] = sli.residual ? 1 : 0;
-    idHashes[sli.idx] = sli.idHash;
-    if (sli.zoned && layers.dead[sli.idx] !== 1) zones.set(sli.clock.zone, sli.clock);
+  for (let from = 0; from < lineItems.length; from += STEP_MASK + 1) {
+    fillHot(
+      lineItems,
+      from,
+      Math.min(lineItems.length, from + STEP_MASK + 1),
+      staticRankKey,
+      residualFlags,
+      idHashes,
+      zones,
+    );
+    yield;
   }
   return {
     seq: source.seq,
@@ -424,11 +496,53 @@ function assemble(
     indexKind,
     targetingZones: [...zones.values()],
     source,
-    layers,
+    layers: {
+      baseIndex: index,
+      baseCappedIndex: cappedIndex,
+      baseItems: lineItems.length,
+      dead: new Uint8Array(lineItems.length),
+      deltaInputs: [],
+      refs: {},
+    },
   };
 }
 
+function* buildIndexSteps(
+  kind: IndexKind,
+  inputs: readonly IndexInput[],
+  itemCount: number,
+  bounds?: Float64Array,
+): Generator<void, ConjunctionIndex, void> {
+  if (kind === 'conjunction') return TargetingIndex.build(inputs, itemCount); // one step (not the default index)
+  return yield* KeyedConjunctionIndex.buildSteps(inputs, itemCount, bounds);
+}
+
+/** Fills the hot arrays for line items [from, to) and adds their zones to `zones`. */
+function fillHot(
+  lineItems: readonly ServingLineItem[],
+  from: number,
+  to: number,
+  staticRankKey: Float64Array,
+  residualFlags: Uint8Array,
+  idHashes: Uint32Array,
+  zones: Map<string, ZoneClock>,
+): Map<string, ZoneClock> {
+  for (let i = from; i < to; i++) {
+    const sli = lineItems[i]!;
+    const fixed = sli.pricingModel === 'cpm' || sli.pricingModel === 'flat';
+    staticRankKey[i] = fixed ? rankKey(sli.tier, sli.rateMicros) : Number.NaN;
+    residualFlags[i] = sli.residual ? 1 : 0;
+    idHashes[i] = sli.idHash;
+    if (sli.zoned) zones.set(sli.clock.zone, sli.clock);
+  }
+  return zones;
+}
+
 function buildPlacements(maps: SourceEntities['maps']): Map<string, ServingPlacement> {
+  return runToEnd(placementSteps(maps));
+}
+
+function* placementSteps(maps: SourceEntities['maps']): Generator<void, Map<string, ServingPlacement>, void> {
   const placements = new Map<string, ServingPlacement>();
   const blockSets = new Map<string, ReadonlySet<string>>();
   const blockSetOf = (publisher: Publisher | undefined): ReadonlySet<string> => {
@@ -440,7 +554,9 @@ function buildPlacements(maps: SourceEntities['maps']): Map<string, ServingPlace
     }
     return set;
   };
+  let i = 0;
   for (const p of maps.placement.values()) {
+    if ((++i & STEP_MASK) === 0) yield;
     const site = maps.site.get(p.siteId);
     const publisher = maps.publisher.get(p.publisherId);
     const fitKeys = placementFitKeys(p);
@@ -460,173 +576,162 @@ function buildPlacements(maps: SourceEntities['maps']): Map<string, ServingPlace
   return placements;
 }
 
-/** Past this many line items in the delta layer, an update rebuilds the whole index instead. */
+/** Past this many line items in the delta layer, an update is a full rebuild instead (updateSnapshot says so). */
 export const MAX_DELTA_ITEMS = 2_000;
 
 /**
  * The incremental update: line items touched by the changes (directly, or through their campaign,
  * advertiser or creatives) are marked dead in the current index and re-added, if still servable,
- * to a small delta index over the items appended since the last full build. The big index is
- * shared, not copied, so a change is live in milliseconds even at 100k line items. Returns
- * undefined when a full rebuild is the better deal (too many touched items).
+ * to a small delta index over the items appended since the last full build. Nothing proportional
+ * to the network is copied or rebuilt: entity maps and lookups get a layer over the shared ones
+ * (OverlayMap), the big index and the hot arrays' prefix are shared or memcpy'd, and the delta index
+ * is rebuilt from the delta's cached inputs. Returns undefined when a full rebuild is due (too many
+ * touched items).
  */
 function applyIncrementally(
   snapshot: ServingSnapshot,
   changes: readonly Change[],
   source: SourceEntities,
   nowMs: number,
+  maxDeltaItems: number,
 ): ServingSnapshot | undefined {
   const { maps } = source;
   const touched = new Set<string>();
-  const creatives = new Set<string>();
-  const campaigns = new Set<string>();
-  const advertisers = new Set<string>();
+  const creatives: string[] = [];
+  const owners: string[] = []; // campaigns and advertisers
   let placementsDirty = false;
   for (const ch of changes) {
     if (ch.seq <= snapshot.seq) continue;
     if (ch.kind === 'lineItem') touched.add(ch.id);
-    else if (ch.kind === 'creative') creatives.add(ch.id);
-    else if (ch.kind === 'campaign') campaigns.add(ch.id);
-    else if (ch.kind === 'advertiser') advertisers.add(ch.id);
+    else if (ch.kind === 'creative') creatives.push(ch.id);
+    else if (ch.kind === 'campaign' || ch.kind === 'advertiser') owners.push(ch.id);
     else if (ch.kind === 'placement' || ch.kind === 'site' || ch.kind === 'publisher') placementsDirty = true;
   }
-  if (creatives.size + campaigns.size + advertisers.size > 0) {
-    for (const li of maps.lineItem.values()) {
-      if (campaigns.has(li.campaignId) || advertisers.has(li.advertiserId)) touched.add(li.id);
-      else if (creatives.size > 0 && li.creatives.some((a) => creatives.has(a.creativeId))) touched.add(li.id);
+  const old = snapshot.layers;
+  if (creatives.length + owners.length > 0) {
+    const refs = referencesOf(old, snapshot.source.maps.lineItem);
+    for (const id of [...creatives, ...owners]) for (const li of refs.get(id) ?? []) touched.add(li);
+    // Line items changed since the references were taken are in the line item map's layer.
+    if (maps.lineItem instanceof OverlayMap) {
+      const ids = new Set([...creatives, ...owners]);
+      for (const [, li] of (maps.lineItem as OverlayMap<string, LineItem>).changed()) {
+        if (ids.has(li.campaignId) || ids.has(li.advertiserId) || li.creatives.some((a) => ids.has(a.creativeId)))
+          touched.add(li.id);
+      }
     }
   }
-  const old = snapshot.layers;
   const deltaBefore = snapshot.lineItems.length - old.baseItems;
-  if (deltaBefore + touched.size > MAX_DELTA_ITEMS) return undefined;
+  if (deltaBefore + touched.size > maxDeltaItems) return undefined;
+  if (touched.size === 0 && !placementsDirty) return { ...snapshot, seq: source.seq, network: source.network, source };
 
   const lineItems = snapshot.lineItems.slice();
-  const lineItemById =
-    touched.size > 0 ? new Map(snapshot.lineItemById) : (snapshot.lineItemById as Map<string, ServingLineItem>);
-  const excluded = touched.size > 0 ? new Map(snapshot.excluded) : (snapshot.excluded as Map<string, RejectReason>);
   const dead = new Uint8Array(lineItems.length + touched.size);
   dead.set(old.dead);
+  const byIdSets: [string, ServingLineItem][] = [];
+  const byIdDeletes: string[] = [];
+  const excludedSets: [string, RejectReason][] = [];
+  const newInputs: IndexInput[] = [];
   for (const id of touched) {
-    const prev = lineItemById.get(id);
+    const prev = snapshot.lineItemById.get(id);
     if (prev) {
       dead[prev.idx] = 1;
-      lineItemById.delete(id);
+      byIdDeletes.push(id);
     }
-    excluded.delete(id);
     const li = maps.lineItem.get(id);
     if (!li) continue;
     const r = servingLineItemOf(li, maps, nowMs, lineItems.length);
     if (typeof r === 'string') {
-      excluded.set(id, r);
+      excludedSets.push([id, r]);
       continue;
     }
     lineItems.push(r.sli);
-    lineItemById.set(id, r.sli);
+    byIdSets.push([id, r.sli]);
+    newInputs.push({ ...r.input, item: r.input.item - old.baseItems });
   }
-  const layers = {
+  const n = lineItems.length;
+  // The delta index over the live delta items (their inputs are kept, never recompiled).
+  const deltaInputs = old.deltaInputs.filter((inp) => dead[inp.item + old.baseItems] !== 1).concat(newInputs);
+  const layers: ServingSnapshot['layers'] = {
     baseIndex: old.baseIndex,
     baseCappedIndex: old.baseCappedIndex,
     baseItems: old.baseItems,
-    dead: dead.subarray(0, lineItems.length),
+    dead: dead.subarray(0, n),
+    deltaInputs,
+    refs: old.refs,
   };
   let index = snapshot.index;
   let cappedIndex = snapshot.cappedIndex;
   if (touched.size > 0) {
-    const inputs: IndexInput[] = [];
-    for (let i = old.baseItems; i < lineItems.length; i++) {
-      if (layers.dead[i] === 1) continue;
-      const r = servingLineItemOf(lineItems[i]!.lineItem, maps, nowMs, i - old.baseItems);
-      if (typeof r !== 'string') inputs.push(r.input);
-    }
-    const deltaBounds = new Float64Array(lineItems.length - old.baseItems);
-    for (let i = old.baseItems; i < lineItems.length; i++) deltaBounds[i - old.baseItems] = rankBound(lineItems[i]!);
-    const delta = buildIndex(snapshot.indexKind, inputs, lineItems.length - old.baseItems, deltaBounds);
-    index = new LayeredIndex(old.baseIndex, layers.dead, delta, old.baseItems, lineItems.length);
-    const cappedDelta = buildIndex(
-      snapshot.indexKind,
-      cappedInputs(inputs, lineItems, old.baseItems),
-      lineItems.length - old.baseItems,
+    const deltaBounds = new Float64Array(n - old.baseItems);
+    for (let i = old.baseItems; i < n; i++) deltaBounds[i - old.baseItems] = rankBound(lineItems[i]!);
+    const delta = runToEnd(buildIndexSteps(snapshot.indexKind, deltaInputs, n - old.baseItems, deltaBounds));
+    index = new LayeredIndex(old.baseIndex, layers.dead, delta, old.baseItems, n);
+    const cappedDelta = runToEnd(
+      buildIndexSteps(snapshot.indexKind, cappedInputs(deltaInputs, lineItems, old.baseItems), n - old.baseItems),
     );
-    cappedIndex = new LayeredIndex(old.baseCappedIndex, layers.dead, cappedDelta, old.baseItems, lineItems.length);
+    cappedIndex = new LayeredIndex(old.baseCappedIndex, layers.dead, cappedDelta, old.baseItems, n);
   }
-  const placements = placementsDirty ? buildPlacements(maps) : snapshot.placements;
-  return assemble(
-    source,
-    snapshot.indexKind,
+  // The hot arrays: the old ones copied (memcpy), the appended items filled.
+  const staticRankKey = new Float64Array(n);
+  staticRankKey.set(snapshot.staticRankKey);
+  const residualFlags = new Uint8Array(n);
+  residualFlags.set(snapshot.residualFlags);
+  const idHashes = new Uint32Array(n);
+  idHashes.set(snapshot.idHashes);
+  const before = snapshot.targetingZones;
+  const zones = fillHot(
     lineItems,
-    lineItemById,
-    excluded,
-    placements,
+    snapshot.lineItems.length,
+    n,
+    staticRankKey,
+    residualFlags,
+    idHashes,
+    new Map(before.map((z) => [z.zone, z])),
+  );
+  return {
+    seq: source.seq,
+    network: source.network,
+    staticRankKey,
+    residualFlags,
+    idHashes,
+    lineItems,
+    lineItemById: OverlayMap.with(snapshot.lineItemById, byIdSets, byIdDeletes),
+    placements: placementsDirty ? buildPlacements(maps) : snapshot.placements,
+    // A touched line item leaves `excluded` unless it is (still) excluded.
+    excluded: OverlayMap.with(snapshot.excluded, excludedSets, touched),
     index,
     cappedIndex,
+    indexKind: snapshot.indexKind,
+    // Zones stay once used until the next full build (a superset only adds unused values to requests).
+    targetingZones: zones.size === before.length ? before : [...zones.values()],
+    source,
     layers,
-  );
+  };
 }
 
 /**
- * The base index minus its dead items, plus the delta index (item numbers offset by the base size).
- * Ranked queries merge the two walks by bound (the delta can hold up to MAX_DELTA_ITEMS line items:
- * a server that took its line items through the API serves from it until the next full build).
+ * Which line items name each creative, campaign and advertiser: built once per full build, on the
+ * first update that needs it, from the line items of that moment (later changes to line items are
+ * in the line item map's layer, which the caller scans too).
  */
-class LayeredIndex implements ConjunctionIndex, RankedCursor {
-  readonly out: Int32Array;
-  readonly ranked: RankedCursor | undefined;
-  readonly conjunctionCount: number;
-  readonly postingEntries: number;
-  constructor(
-    private readonly base: ConjunctionIndex,
-    private readonly dead: Uint8Array,
-    private readonly delta: ConjunctionIndex,
-    private readonly offset: number,
-    itemCount: number,
-  ) {
-    this.out = new Int32Array(itemCount);
-    this.conjunctionCount = base.conjunctionCount + delta.conjunctionCount;
-    this.postingEntries = base.postingEntries + delta.postingEntries;
-    this.ranked = base.ranked ? this : undefined;
+function referencesOf(
+  layers: ServingSnapshot['layers'],
+  lineItems: ReadonlyMap<string, LineItem>,
+): ReadonlyMap<string, readonly string[]> {
+  if (layers.refs.byOwner) return layers.refs.byOwner;
+  const refs = new Map<string, string[]>();
+  const add = (key: string, id: string) => {
+    const list = refs.get(key);
+    if (list) list.push(id);
+    else refs.set(key, [id]);
+  };
+  for (const li of lineItems.values()) {
+    add(li.campaignId, li.id);
+    add(li.advertiserId, li.id);
+    for (const a of li.creatives) add(a.creativeId, li.id);
   }
-  begin(a: Assignment): number {
-    const base = this.base.ranked!;
-    let n = 0;
-    const bn = base.begin(a);
-    const bout = this.base.out;
-    for (let i = 0; i < bn; i++) {
-      const item = bout[i]!;
-      if (this.dead[item] !== 1) this.out[n++] = item;
-    }
-    const delta = this.delta.ranked;
-    const dn = delta ? delta.begin(a) : this.delta.match(a);
-    const dout = this.delta.out;
-    for (let i = 0; i < dn; i++) this.out[n++] = dout[i]! + this.offset;
-    return n;
-  }
-  peekBound(): number {
-    const b = this.base.ranked!.peekBound();
-    const d = this.delta.ranked?.peekBound() ?? Number.POSITIVE_INFINITY;
-    return b < d ? b : d;
-  }
-  advance(): number {
-    const delta = this.delta.ranked;
-    if (delta && delta.peekBound() < this.base.ranked!.peekBound()) {
-      const item = delta.advance();
-      return item >= 0 ? item + this.offset : -1;
-    }
-    const item = this.base.ranked!.advance();
-    return item >= 0 && this.dead[item] === 1 ? -1 : item;
-  }
-  match(a: Assignment): number {
-    let n = 0;
-    const bn = this.base.match(a);
-    const bout = this.base.out;
-    for (let i = 0; i < bn; i++) {
-      const item = bout[i]!;
-      if (this.dead[item] !== 1) this.out[n++] = item;
-    }
-    const dn = this.delta.match(a);
-    const dout = this.delta.out;
-    for (let i = 0; i < dn; i++) this.out[n++] = dout[i]! + this.offset;
-    return n;
-  }
+  layers.refs.byOwner = refs;
+  return refs;
 }
 
 function fnv1a(s: string): number {

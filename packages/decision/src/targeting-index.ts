@@ -18,6 +18,7 @@
  * keyword literal of a conjunction is "keyword#1"), each list knows its slot, and a match needs K
  * DISTINCT slots. Two literals on one attribute (keyword ∈ {a} AND keyword ∈ {b}) then also work.
  */
+import type { RequestQuery } from './assignment.ts';
 import type { Conjunction, Literal } from './dnf.ts';
 import type { Assignment } from './targeting-scan.ts';
 
@@ -39,6 +40,8 @@ export interface IndexInput {
 export interface RankedCursor {
   /** Starts a query; items matched eagerly (outside the ranked lists) go to out[0..return value). */
   begin(a: Assignment): number;
+  /** begin() for a request and placement, without building the Assignment (decide's hot path). */
+  beginQuery(q: RequestQuery): number;
   /** The best bound among the entries not yet visited; +Infinity when all are. */
   peekBound(): number;
   /** Visits the entry with the best bound: its item when it matches for the first time, else -1. */

@@ -4,7 +4,14 @@
  * touch the database; if the database goes away, the feed retries quietly and serving goes on from the last
  * snapshot.
  */
-import { applyChanges, buildServingSnapshot, type ServingSnapshot } from '@marquee/decision';
+import {
+  buildServingSnapshot,
+  MAX_DELTA_ITEMS,
+  rebuildSteps,
+  runInSlices,
+  type ServingSnapshot,
+  updateSnapshot,
+} from '@marquee/decision';
 import type { AssetStore, Change, ChangeFeed } from '@marquee/store';
 import type { FastifyBaseLogger } from 'fastify';
 
@@ -30,11 +37,20 @@ export interface ServingStateOptions {
    * (bulk status changes, imports) instead of one per change.
    */
   readonly coalesceMs?: number;
+  /** Line items the delta layer may hold before an update takes a full rebuild (default MAX_DELTA_ITEMS; tests lower it). */
+  readonly maxDeltaItems?: number;
+  /** Delta-layer size at which a background compaction starts (default a quarter of maxDeltaItems). */
+  readonly compactAt?: number;
 }
+
+/** Longest synchronous stretch of a sliced rebuild (a step can overrun it by one step's work). */
+const SLICE_MS = 10;
 
 export async function createServingState(options: ServingStateOptions): Promise<ServingState> {
   const now = options.now ?? Date.now;
   const coalesceMs = options.coalesceMs ?? 100;
+  const maxDelta = options.maxDeltaItems ?? MAX_DELTA_ITEMS;
+  const compactAt = options.compactAt ?? maxDelta / 4;
   const started = performance.now();
   const initial = await options.feed.loadSnapshot();
   const assetUrls = new Map<string, string>();
@@ -59,11 +75,38 @@ export async function createServingState(options: ServingStateOptions): Promise<
 
   let flushing = false;
   let stopped = false;
-  // applyChanges rebuilds the whole snapshot synchronously (hundreds of ms at 10k line items, see
-  // docs/performance.md); under a stream of edits, rebuilding every coalesceMs would starve requests. The
-  // next rebuild waits a few times as long as the last one took, so rebuilds get at most ~20% of the loop,
-  // but never more than a second, so a change is still live within about a second.
+  // An update is incremental (updateSnapshot: milliseconds, in proportion to the change); a change too
+  // large for the delta layer, and the periodic compaction of that layer, are full rebuilds run in slices
+  // of SLICE_MS between which requests are served (runInSlices). The next update still waits a few times
+  // as long as the last synchronous stretch took (at most a second), so a stream of edits cannot starve requests.
   let lastRebuildMs = 0;
+  // The compaction in progress: a full rebuild in slices while updates go on incrementally; the changes
+  // applied meanwhile (`since`) are replayed on its result. A large rebuild cancels it.
+  let compaction: { since: Change[] } | undefined;
+  const compact = () => {
+    if (compaction || stopped) return;
+    const job = { since: [] as Change[] };
+    compaction = job;
+    const t0 = performance.now();
+    runInSlices(rebuildSteps(current, [], now()), SLICE_MS).then(
+      (fresh) => {
+        if (compaction !== job || stopped) return;
+        compaction = undefined;
+        const next = updateSnapshot(fresh, job.since, now(), maxDelta);
+        if (next) current = next;
+        // The updates replayed may have filled the new delta layer already.
+        if (current.lineItems.length - current.layers.baseItems > compactAt) setImmediate(compact);
+        options.logger.debug(
+          { seq: current.seq, lineItems: current.lineItems.length, ms: Math.round(performance.now() - t0) },
+          'serving snapshot compacted',
+        );
+      },
+      (err) => {
+        if (compaction === job) compaction = undefined;
+        options.logger.error({ err }, 'serving snapshot compaction failed');
+      },
+    );
+  };
   const nextDelay = () => Math.min(1000, Math.max(coalesceMs, 4 * lastRebuildMs));
   const flush = async () => {
     timer = undefined;
@@ -85,8 +128,21 @@ export async function createServingState(options: ServingStateOptions): Promise<
     }
     try {
       const t1 = performance.now();
-      current = applyChanges(current, batch, now());
-      lastRebuildMs = performance.now() - t1;
+      const next = updateSnapshot(current, batch, now(), maxDelta);
+      if (next) {
+        current = next;
+        lastRebuildMs = performance.now() - t1;
+        compaction?.since.push(...batch);
+        if (current.lineItems.length - current.layers.baseItems > compactAt) compact();
+      } else {
+        // Too large for the delta layer: rebuild in slices; serving goes on from the current snapshot.
+        compaction = undefined;
+        let longest = 0;
+        current = await runInSlices(rebuildSteps(current, batch, now()), SLICE_MS, (ms) => {
+          longest = Math.max(longest, ms);
+        });
+        lastRebuildMs = longest;
+      }
     } catch (err) {
       // A change the serving side cannot apply must not stop serving: keep the last good snapshot.
       options.logger.error({ err, seq: batch[batch.length - 1]?.seq }, 'serving snapshot update failed');
