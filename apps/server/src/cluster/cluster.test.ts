@@ -224,6 +224,26 @@ describe('npm start with 2 serving workers', { timeout: 240_000 }, () => {
     expect(logged.get(second.decisionId)).toBe(1);
   });
 
+  it("shows the workers' pacing (on track / behind / ahead) in the primary's delivery report", async () => {
+    const budgeted = await createTrackingNetwork(api, 1, 0, { pacing: 'even', dailyBudgetMicros: 50_000_000 });
+    await waitServing(marquee.url, budgeted);
+    const { placementId: placement, id: lineItemId } = budgeted.lineItems[0]!;
+    // The workers' control loops tick once a minute; the primary polls their views every few seconds.
+    let control: Record<string, unknown> | null = null;
+    const deadline = Date.now() + 150_000;
+    for (let i = 0; control === null && Date.now() < deadline; i++) {
+      await decideFresh(marquee.url, [placement], `paced-${i}`);
+      const report = await fresh(`${marquee.url}/api/v1/reports/delivery`, 'GET', undefined, api.headers);
+      expect(report.status).toBe(200);
+      const rows = (JSON.parse(report.body) as { items: { lineItemId: string; control: unknown }[] }).items;
+      const row = rows.find((r) => r.lineItemId === lineItemId);
+      control = (row?.control as Record<string, unknown> | null | undefined) ?? null;
+      if (control === null) await sleep(2_000);
+    }
+    expect(control).toMatchObject({ dailyTargetMicros: 50_000_000 });
+    expect(['on_track', 'behind', 'ahead']).toContain(control!['status']);
+  });
+
   it('attributes a conversion to a click a worker logged (conversions are answered by the primary)', async () => {
     const li = network.lineItems[2]!; // the CPC line item
     const { body } = await decideFresh(marquee.url, [li.placementId], 'convert-user');

@@ -6,6 +6,7 @@
  */
 import cluster, { type Worker } from 'node:cluster';
 import { decodeEvent, type EncodedEvent } from '@marquee/events';
+import type { LineItemPacing } from '@marquee/pacing';
 import type { Store } from '@marquee/store';
 import type { FastifyBaseLogger } from 'fastify';
 import { billingOf, servingOf, trackingOf } from '../app.ts';
@@ -37,6 +38,7 @@ export interface SupervisorOptions {
 
 // A batch a worker appended starts like this when it is a request event: not a touch for attribution.
 const REQUEST_PREFIX = Buffer.from('{"kind":"request"');
+const VIEW_POLL_MS = 5_000;
 
 export function startWorkers(options: SupervisorOptions): Supervisor {
   const { app, config, store, logger } = options;
@@ -106,10 +108,25 @@ export function startWorkers(options: SupervisorOptions): Supervisor {
     for (const rpc of channels.values()) rpc.push('feed', null);
   });
 
+  // The delivery report's pacing view (on track / behind / ahead) comes from the workers' controllers: the
+  // primary serves nothing, so its own has no line items. Polled every few seconds, one view per line item.
+  let workerViews = new Map<string, LineItemPacing>();
+  serving.budgets.showViewsFrom((id) => workerViews.get(id));
+  const pollViews = setInterval(async () => {
+    const next = new Map<string, LineItemPacing>();
+    for (const rpc of channels.values()) {
+      const views = await rpc.call<LineItemPacing[]>('pacing.views').catch(() => [] as LineItemPacing[]);
+      for (const v of views) if (!next.has(v.lineItemId)) next.set(v.lineItemId, v);
+    }
+    workerViews = next;
+  }, VIEW_POLL_MS);
+  pollViews.unref();
+
   return {
     workers,
     async stop(timeoutMs) {
       stopping = true;
+      clearInterval(pollViews);
       await stopFollowing();
       const exits = [...workers.values()].map(
         (w) => new Promise<void>((resolve) => (w.isDead() ? resolve() : w.once('exit', () => resolve()))),

@@ -166,6 +166,8 @@ export async function createWorkerApp(options: WorkerAppOptions): Promise<App> {
     ...(config.redisUrl ? {} : { caps: new RpcFrequencyCapStore(rpc), leases: new RpcBudgetLeaseStore(rpc) }),
   });
   await tracking.register(app, serving);
+  // The primary's delivery report shows the pacing of the workers, whose controllers do the serving.
+  rpc.serve({ 'pacing.views': () => serving.pacing.views() });
   app.addHook('onClose', async () => forwarder.close());
   app.addHook('onReady', async () => lifecycle.markReady());
   return app;

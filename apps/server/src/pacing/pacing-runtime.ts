@@ -30,7 +30,7 @@ import {
 } from '@marquee/pacing';
 import type { RollupStore } from '@marquee/store';
 import { PacingFeeds } from './pacing-feeds.ts';
-import { publishPacingViews } from './pacing-views.ts';
+import { type PacingViews, publishPacingViews } from './pacing-views.ts';
 import { TrafficCurveFeed } from './traffic-curve-feed.ts';
 
 export interface PacingRuntimeOptions {
@@ -72,7 +72,13 @@ export class PacingRuntime {
       now: o.now,
       onError: o.onError,
     });
-    publishPacingViews(o.deps, (id) => this.pacing.controller.view(id));
+    publishPacingViews(o.deps, (id) => this.pacing.controller.view(id) ?? this.otherViews(id));
+  }
+
+  /** Views paced elsewhere (a cluster primary shows its workers' controllers, which do the serving). */
+  private otherViews: PacingViews = () => undefined;
+  showViewsFrom(views: PacingViews): void {
+    this.otherViews = views;
   }
 
   /** The gate of a snapshot: `inner` first, then every scope's lease, then the pass-through rate. */
