@@ -3,7 +3,6 @@
  * CORS for the public serving routes, rate limits, auth, metrics and OpenAPI, and every route module under /api/v1.
  */
 
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import cookie from '@fastify/cookie';
 import rateLimit from '@fastify/rate-limit';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
@@ -24,7 +23,7 @@ import { registerErrorHandlers, sendError, toMarqueeError } from './http/error-h
 import { MarqueeError } from './http/errors.ts';
 import { createHttpMetrics, registerMetrics } from './http/metrics.ts';
 import { addErrorResponses, registerOpenApi } from './http/openapi.ts';
-import { applyPublicCors, PUBLIC_CORS_HEADERS } from './http/public-cors.ts';
+import { applyPublicCors } from './http/public-cors.ts';
 import { genRequestId, REQUEST_ID_HEADER } from './http/request-id.ts';
 import { createRouteIndex } from './http/route-index.ts';
 import { apiKeyRoutes } from './http/routes/api-keys.ts';
@@ -40,17 +39,9 @@ import { networkRoutes } from './http/routes/network.ts';
 import { reportRoutes } from './http/routes/reports.ts';
 import { userRoutes } from './http/routes/users.ts';
 import { apiSecurityHeaders } from './http/security-headers.ts';
-import { buildValidator, compileBodyValidator } from './http/validator-compiler.ts';
+import { buildValidator } from './http/validator-compiler.ts';
 import { createLifecycle, type Lifecycle } from './lifecycle/lifecycle.ts';
-import {
-  createDecisionFastPath,
-  DECISIONS_PATH,
-  type FastPathStats,
-  writeInjected,
-} from './serving/decision-fast-path.ts';
-import { DecisionRequest } from './serving/decision-schemas.ts';
 import { registerServing, type Serving } from './serving/serving.ts';
-import { DECISION_BODY_LIMIT } from './serving/serving-routes.ts';
 import { createTracking, type Tracking } from './tracking/tracking.ts';
 
 export const API_PREFIX = '/api/v1';
@@ -107,11 +98,6 @@ export function billingOf(app: App): BillingRuntime {
   if (!billing) throw new Error('app has no billing side');
   return billing;
 }
-const fastPathStats = new WeakMap<object, FastPathStats>();
-/** What the decision fast path answered and replayed (diagnostics, tests). */
-export function decisionFastPathStatsOf(app: App): FastPathStats | undefined {
-  return fastPathStats.get(app);
-}
 /** Every route registered on an app (for the OpenAPI coverage test and diagnostics). */
 export function registeredRoutes(app: App): readonly RegisteredRoute[] {
   return registered.get(app) ?? [];
@@ -124,28 +110,7 @@ export async function createApp(given: AppDeps, options: AppOptions = {}): Promi
   const now = options.now ?? Date.now;
   const lifecycle = options.lifecycle ?? createLifecycle();
 
-  // The decision API's node:http fast path, in front of Fastify once the serving side exists (it hands every
-  // request it does not answer to Fastify untouched; see serving/decision-fast-path.ts).
-  let fastPath: ((req: IncomingMessage, res: ServerResponse) => boolean) | undefined;
   const app = Fastify({
-    serverFactory: (handler, options) => {
-      const opts = options as {
-        keepAliveTimeout?: number;
-        requestTimeout?: number;
-        connectionTimeout?: number;
-        maxRequestsPerSocket?: number;
-      };
-      const server = createServer((req, res) => {
-        if (fastPath?.(req, res)) return;
-        handler(req, res);
-      });
-      // What Fastify sets on the servers it creates itself.
-      server.keepAliveTimeout = opts.keepAliveTimeout ?? server.keepAliveTimeout;
-      server.requestTimeout = opts.requestTimeout ?? server.requestTimeout;
-      server.setTimeout(opts.connectionTimeout ?? 0);
-      if ((opts.maxRequestsPerSocket ?? 0) > 0) server.maxRequestsPerSocket = opts.maxRequestsPerSocket!;
-      return server;
-    },
     loggerInstance: deps.logger,
     bodyLimit: config.bodyLimitBytes,
     genReqId: genRequestId,
@@ -269,39 +234,6 @@ export async function createApp(given: AppDeps, options: AppOptions = {}): Promi
     billingGate: billing.gate,
   });
   servings.set(app, serving);
-  let closing = false;
-  app.addHook('preClose', async () => {
-    closing = true;
-  });
-  const decisionFastPath = createDecisionFastPath({
-    service: serving.service,
-    validate: compileBodyValidator(DecisionRequest),
-    headers: { ...securityHeaders, ...PUBLIC_CORS_HEADERS },
-    bodyLimit: DECISION_BODY_LIMIT,
-    trustProxy: config.trustProxy ?? CONFIG_DEFAULTS.trustProxy,
-    metrics,
-    closing: () => closing,
-    replay: (req, body, res) => {
-      app
-        .inject({
-          method: 'POST',
-          url: req.url ?? DECISIONS_PATH,
-          headers: req.headers,
-          payload: body,
-          remoteAddress: req.socket.remoteAddress ?? '127.0.0.1',
-        })
-        .then(
-          (injected) => writeInjected(res, injected),
-          (err) => {
-            deps.logger.error({ err }, 'decision replay failed');
-            res.destroy();
-          },
-        );
-    },
-    onError: (err, what) => deps.logger.warn({ err }, what),
-  });
-  if (config.decisionFastPath ?? CONFIG_DEFAULTS.decisionFastPath) fastPath = decisionFastPath;
-  fastPathStats.set(app, decisionFastPath.stats);
   // Tracking endpoints, conversions, batch ingestion; memories rebuilt from the log before they answer.
   await tracking.register(app, serving);
   // Raw event export (NDJSON) reads the same log.

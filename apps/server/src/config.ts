@@ -69,11 +69,6 @@ export interface Config {
    * and, when embedded, the shared counters. 0 or 1: one process (docs/operations.md "Workers").
    */
   readonly workers?: number;
-  /**
-   * Answer well-formed `POST /v1/decisions` on node:http before Fastify (serving/decision-fast-path.ts).
-   * Default true; false sends every decision through the Fastify route (the benchmark's baseline).
-   */
-  readonly decisionFastPath?: boolean;
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -116,7 +111,6 @@ const ConfigSchema = Type.Object(
     attributionViewWindowSeconds: Type.Integer({ minimum: 0, maximum: 90 * 24 * 3600 }),
     rollups: Type.Boolean(),
     workers: Type.Integer({ minimum: 0, maximum: 256 }),
-    decisionFastPath: Type.Boolean(),
   },
   { additionalProperties: false },
 );
@@ -154,7 +148,6 @@ export const CONFIG_DEFAULTS: Readonly<
   attributionViewWindowSeconds: 24 * 3600,
   rollups: true,
   workers: availableParallelism(),
-  decisionFastPath: true,
 };
 
 /** Environment variable of each key. */
@@ -190,7 +183,6 @@ export const ENV_VARS: Readonly<Record<Key, string>> = {
   attributionViewWindowSeconds: 'MARQUEE_ATTRIBUTION_VIEW_WINDOW_SECONDS',
   rollups: 'MARQUEE_ROLLUPS',
   workers: 'MARQUEE_WORKERS',
-  decisionFastPath: 'MARQUEE_DECISION_FAST_PATH',
 };
 
 /** Command-line flags (`--port 9000` or `--port=9000`). */
@@ -216,7 +208,7 @@ const ajv = new Ajv({ allErrors: true, strict: false });
 const validateComplete = ajv.compile(ConfigSchema);
 const validateFile = ajv.compile(Type.Partial(ConfigSchema, { additionalProperties: false }));
 
-const BOOLEAN_KEYS = new Set<Key>(['loadDemoData', 'secureCookies', 'trustProxy', 'rollups', 'decisionFastPath']);
+const BOOLEAN_KEYS = new Set<Key>(['loadDemoData', 'secureCookies', 'trustProxy', 'rollups']);
 const TRUE = new Set(['1', 'true', 'yes', 'on']);
 const FALSE = new Set(['0', 'false', 'no', 'off']);
 
@@ -367,7 +359,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, argv: readonly 
     attributionViewWindowSeconds: c.attributionViewWindowSeconds,
     rollups: c.rollups,
     workers: c.workers,
-    decisionFastPath: c.decisionFastPath,
   };
   return Object.freeze(config);
 }

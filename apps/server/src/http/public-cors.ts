@@ -10,8 +10,6 @@ const ALLOW = {
   'access-control-allow-origin': '*',
   vary: 'Origin',
 } as const;
-/** The CORS headers of an answer on a public path (the decision fast path sets them itself). */
-export const PUBLIC_CORS_HEADERS: Readonly<Record<string, string>> = ALLOW;
 const PREFLIGHT = {
   ...ALLOW,
   'access-control-allow-methods': 'GET, POST, OPTIONS',

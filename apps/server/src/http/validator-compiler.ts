@@ -37,8 +37,3 @@ export function buildValidator(externalSchemas: Record<string, unknown>): Fastif
     return ajv.compile(schema as object) as ValidateFunction;
   };
 }
-
-/** A body validator outside Fastify with the same options as the routes' (the decision fast path). */
-export function compileBodyValidator(schema: object): ValidateFunction {
-  return makeAjv({ coerceTypes: false }, {}).compile(schema);
-}
