@@ -176,7 +176,7 @@ export async function createApp(given: AppDeps, options: AppOptions = {}): Promi
   await app.register(cookie);
 
   const metrics = createHttpMetrics();
-  registerMetrics(app, metrics);
+  registerMetrics(app, metrics, config.metricsToken ? { token: config.metricsToken } : {});
 
   await registerOpenApi(app, config.publicUrl, VERSION, config.secureCookies);
 

@@ -46,6 +46,8 @@ export interface Config {
   readonly trackingTtlSeconds?: number;
   /** redis://... for shared counters (frequency caps) across workers and servers; unset: in process. */
   readonly redisUrl?: string;
+  /** When set, GET /metrics needs `Authorization: Bearer <token>` (Prometheus `authorization.credentials`). */
+  readonly metricsToken?: string;
   /** A MaxMind-format (mmdb) geolocation database; unset: the one shipped with Marquee. */
   readonly geoipDbPath?: string;
   /** Where tracking events go: 'file' (segment files under <dataDir>/events) or 'nats' (JetStream, local spool). */
@@ -102,6 +104,7 @@ const ConfigSchema = Type.Object(
     ),
     trackingTtlSeconds: Type.Integer({ minimum: 60, maximum: 30 * 24 * 3600 }),
     redisUrl: Type.Optional(Type.String({ pattern: '^rediss?://' })),
+    metricsToken: Type.Optional(Type.String({ minLength: 16, maxLength: 256, pattern: '^[\\x21-\\x7e]+$' })),
     geoipDbPath: Type.Optional(Type.String({ minLength: 1 })),
     eventLog: Type.Enum(['file', 'nats']),
     natsUrl: Type.Optional(Type.String({ minLength: 1, pattern: '^[^\\s]+$' })),
@@ -121,7 +124,14 @@ const MIB = 1024 * 1024;
 export const CONFIG_DEFAULTS: Readonly<
   Omit<
     RawConfig,
-    'publicUrl' | 'databaseUrl' | 'adminPassword' | 'trackingKeys' | 'redisUrl' | 'geoipDbPath' | 'natsUrl'
+    | 'publicUrl'
+    | 'databaseUrl'
+    | 'adminPassword'
+    | 'trackingKeys'
+    | 'redisUrl'
+    | 'metricsToken'
+    | 'geoipDbPath'
+    | 'natsUrl'
   >
 > = {
   port: 8080,
@@ -174,6 +184,7 @@ export const ENV_VARS: Readonly<Record<Key, string>> = {
   trackingKeys: 'MARQUEE_TRACKING_KEYS',
   trackingTtlSeconds: 'MARQUEE_TRACKING_TTL_SECONDS',
   redisUrl: 'MARQUEE_REDIS_URL',
+  metricsToken: 'MARQUEE_METRICS_TOKEN',
   geoipDbPath: 'MARQUEE_GEOIP_DB',
   eventLog: 'MARQUEE_EVENT_LOG',
   natsUrl: 'MARQUEE_NATS_URL',
@@ -350,6 +361,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, argv: readonly 
     trackingKeys: c.trackingKeys,
     trackingTtlSeconds: c.trackingTtlSeconds,
     redisUrl: c.redisUrl,
+    metricsToken: c.metricsToken,
     geoipDbPath: c.geoipDbPath,
     eventLog: c.eventLog,
     natsUrl: c.natsUrl,

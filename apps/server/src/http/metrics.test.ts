@@ -40,3 +40,34 @@ describe('GET /metrics', () => {
     expect(ready.json()).toEqual({ status: 'ready' });
   });
 });
+
+describe('GET /metrics with MARQUEE_METRICS_TOKEN', () => {
+  let locked: TestApp;
+  const token = 'scrape-token-0123456789';
+  beforeAll(async () => {
+    locked = await createTestApp({ config: { metricsToken: token } });
+  });
+  afterAll(async () => {
+    await locked?.close();
+  });
+
+  it('answers the scraper with the token, 401 with a reason to anyone else', async () => {
+    for (const authorization of [undefined, 'Bearer wrong-token-0123456789', `Basic ${token}`, `Bearer ${token}x`]) {
+      const res = await locked.app.inject({
+        method: 'GET',
+        url: '/metrics',
+        headers: authorization ? { authorization } : {},
+      });
+      expect(res.statusCode, authorization).toBe(401);
+      expect(res.json().code).toBe('MQ_ERR_UNAUTHENTICATED');
+      expect(res.body).not.toContain('marquee_http_requests_total');
+    }
+    const ok = await locked.app.inject({
+      method: 'GET',
+      url: '/metrics',
+      headers: { authorization: `Bearer ${token}` },
+    });
+    expect(ok.statusCode).toBe(200);
+    expect(ok.body).toContain('marquee_http_requests_total');
+  });
+});

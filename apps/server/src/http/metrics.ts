@@ -2,8 +2,10 @@
  * Prometheus metrics of the HTTP layer. Each app gets its own registry (tests build many apps in one process).
  * Labels use the route pattern (`/api/v1/users/:id`), never the raw URL, so cardinality stays bounded.
  */
+import { createHash, timingSafeEqual } from 'node:crypto';
 import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
 import type { App } from '../deps.ts';
+import { MarqueeError } from './errors.ts';
 
 export interface HttpMetrics {
   readonly registry: Registry;
@@ -31,7 +33,9 @@ export function createHttpMetrics(): HttpMetrics {
 }
 
 /** Counts every response and serves `GET /metrics` in the Prometheus text format. */
-export function registerMetrics(app: App, metrics: HttpMetrics): void {
+export function registerMetrics(app: App, metrics: HttpMetrics, options: { readonly token?: string } = {}): void {
+  // Compared as digests: equal lengths for timingSafeEqual, and no early exit on the first differing byte.
+  const expected = options.token === undefined ? undefined : digest(options.token);
   app.addHook('onResponse', (request, reply, done) => {
     // routeOptions.url is the pattern; undefined for unmatched requests (404s), which share one label.
     const route = request.routeOptions.url ?? 'unmatched';
@@ -41,8 +45,19 @@ export function registerMetrics(app: App, metrics: HttpMetrics): void {
     done();
   });
 
-  app.get('/metrics', { schema: { hide: true }, config: { rateLimit: false } }, async (_request, reply) => {
+  app.get('/metrics', { schema: { hide: true }, config: { rateLimit: false } }, async (request, reply) => {
+    if (expected) {
+      const header = request.headers.authorization ?? '';
+      const given = header.startsWith('Bearer ') ? header.slice(7) : '';
+      if (!timingSafeEqual(digest(given), expected)) {
+        throw new MarqueeError('MQ_ERR_UNAUTHENTICATED', 'GET /metrics needs the metrics token as a Bearer token');
+      }
+    }
     const body = await metrics.registry.metrics();
     return reply.type(metrics.registry.contentType).send(body);
   });
+}
+
+function digest(value: string): Buffer {
+  return createHash('sha256').update(value).digest();
 }
