@@ -176,7 +176,11 @@ describe('npm start with 2 serving workers', { timeout: 240_000 }, () => {
   });
 
   it('holds a frequency cap of 1 per user across the workers', async () => {
-    const capped = await createTrackingNetwork(api, 1, 0, { frequencyCaps: [{ count: 1, per: 'day' }] });
+    // Above the other networks' rate for the same size, so it wins every auction until its cap stops it.
+    const capped = await createTrackingNetwork(api, 1, 0, {
+      frequencyCaps: [{ count: 1, per: 'day' }],
+      rateMicros: 50_000_000,
+    });
     await waitServing(marquee.url, capped);
     const { placementId: placement, id: lineItemId } = capped.lineItems[0]!;
     const workers = new Set<string>();
@@ -189,6 +193,8 @@ describe('npm start with 2 serving workers', { timeout: 240_000 }, () => {
     }
     expect(workers.size).toBe(2);
     expect(fills).toBe(1);
+    // Out of the later tests' auctions (it outbids their line items on the same size for other users).
+    await api.call('POST', '/line-items/bulk-status', { ids: [lineItemId], status: 'paused' });
   });
 
   it('counts an impression once when it is replayed on the other worker or through batch ingestion', async () => {

@@ -141,6 +141,7 @@ export class DecisionService {
     const country = request.country ?? '';
     const device = request.device ?? '';
     const record: DecisionRecord['placements'][number][] | undefined = deps.onDecision && !ctx.dryRun ? [] : undefined;
+    let capRecords: Promise<void>[] | undefined;
     for (const pd of decision.placements) {
       if (pd.kind === 'no_fill') {
         decisions[pd.placementId] = [];
@@ -169,7 +170,10 @@ export class DecisionService {
             currency: snapshot.lineItemById.get(ad.lineItemId)?.currency ?? snapshot.network.currency,
           }),
         );
-        if (userKey && !ctx.dryRun) this.recordCaps(snapshot, userKey, ad.lineItemId, nowMs);
+        if (userKey && !ctx.dryRun) {
+          const recorded = this.recordCaps(snapshot, userKey, ad.lineItemId, nowMs);
+          if (recorded) (capRecords ??= []).push(recorded);
+        }
       }
       decisions[pd.placementId] = served;
       record?.push({
@@ -180,19 +184,27 @@ export class DecisionService {
       });
     }
     if (record) deps.onDecision!({ nowMs, userKey: userKey ?? '', country, device, placements: record });
+    // The user's next request may reach another worker or server: a capped serve is counted before the answer.
+    if (capRecords) await Promise.all(capRecords);
     return decision.explain
       ? { requestId, decisions, noFill, explain: decision.explain }
       : { requestId, decisions, noFill };
   }
 
   /**
-   * Caps count served ads. Recording is not awaited by the response: a lost increment lets one more ad
-   * through, which is the bound we accept for not adding a round trip to every page view.
+   * Caps count served ads. The response waits for the count of a capped serve (one round trip to the shared
+   * counters, only when a capped line item was served), so the user's next request sees it on any worker or
+   * server; a failed count is logged and lets one more ad through rather than failing the page.
    */
-  private recordCaps(snapshot: ServingSnapshot, userKey: string, lineItemId: string, nowMs: number): void {
+  private recordCaps(
+    snapshot: ServingSnapshot,
+    userKey: string,
+    lineItemId: string,
+    nowMs: number,
+  ): Promise<void> | undefined {
     const sli = snapshot.lineItemById.get(lineItemId);
-    if (!sli || sli.frequencyCaps.length === 0) return;
-    this.deps.caps
+    if (!sli || sli.frequencyCaps.length === 0) return undefined;
+    return this.deps.caps
       .record(userKey, lineItemId, sli.frequencyCaps, nowMs, Number.isFinite(sli.endMs) ? sli.endMs : null)
       .catch((err) => this.deps.onError(err, 'frequency cap record failed'));
   }
