@@ -172,7 +172,10 @@ export class DecisionService {
         );
         if (userKey && !ctx.dryRun) {
           const recorded = this.recordCaps(snapshot, userKey, ad.lineItemId, nowMs);
-          if (recorded) (capRecords ??= []).push(recorded);
+          if (recorded) {
+            capRecords ??= [];
+            capRecords.push(recorded);
+          }
         }
       }
       decisions[pd.placementId] = served;
