@@ -8,7 +8,7 @@ import rateLimit from '@fastify/rate-limit';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { TARGETING_JSON_SCHEMA } from '@marquee/core';
 import { createRollupConsumer, type RollupConsumer } from '@marquee/reporting';
-import Fastify, { type FastifyPluginAsync, LogController, type RouteOptions } from 'fastify';
+import Fastify, { type FastifyPluginAsync, type RouteOptions } from 'fastify';
 import { Redis } from 'ioredis';
 import { createBlobStorage } from './assets/create-blob-storage.ts';
 import { type BillingRuntime, createBillingRuntime } from './billing/billing-runtime.ts';
@@ -19,12 +19,13 @@ import { InMemoryLoginThrottle, type LoginThrottle } from './http/auth/login-thr
 import { registerPrincipalResolver } from './http/auth/principal-resolver.ts';
 import { RedisLoginThrottle } from './http/auth/redis-login-throttle.ts';
 import { createSessionManager } from './http/auth/sessions.ts';
-import { registerErrorHandlers, sendError, toMarqueeError } from './http/error-handler.ts';
+import { registerErrorHandlers } from './http/error-handler.ts';
 import { MarqueeError } from './http/errors.ts';
+import { marqueeFastifyOptions } from './http/fastify-options.ts';
 import { createHttpMetrics, registerMetrics } from './http/metrics.ts';
 import { addErrorResponses, registerOpenApi } from './http/openapi.ts';
 import { applyPublicCors } from './http/public-cors.ts';
-import { genRequestId, REQUEST_ID_HEADER } from './http/request-id.ts';
+import { REQUEST_ID_HEADER } from './http/request-id.ts';
 import { createRouteIndex } from './http/route-index.ts';
 import { apiKeyRoutes } from './http/routes/api-keys.ts';
 import { assetFileRoutes, assetRoutes } from './http/routes/assets.ts';
@@ -39,7 +40,6 @@ import { networkRoutes } from './http/routes/network.ts';
 import { reportRoutes } from './http/routes/reports.ts';
 import { userRoutes } from './http/routes/users.ts';
 import { apiSecurityHeaders } from './http/security-headers.ts';
-import { buildValidator } from './http/validator-compiler.ts';
 import { createLifecycle, type Lifecycle } from './lifecycle/lifecycle.ts';
 import { registerServing, type Serving } from './serving/serving.ts';
 import { createTracking, type Tracking } from './tracking/tracking.ts';
@@ -110,24 +110,9 @@ export async function createApp(given: AppDeps, options: AppOptions = {}): Promi
   const now = options.now ?? Date.now;
   const lifecycle = options.lifecycle ?? createLifecycle();
 
-  const app = Fastify({
-    loggerInstance: deps.logger,
-    bodyLimit: config.bodyLimitBytes,
-    genReqId: genRequestId,
-    requestIdHeader: false, // genReqId reads and checks the header itself
-    logController: new LogController({ requestIdLogLabel: 'requestId' }),
-    trustProxy: options.trustProxy ?? config.trustProxy ?? CONFIG_DEFAULTS.trustProxy,
-    return503OnClosing: true,
-    // Our factory returns Ajv validators, which Fastify's ajv-compiler typing does not describe.
-    schemaController: { compilersFactory: { buildValidator: buildValidator as never } },
-    ajv: { customOptions: { removeAdditional: false } },
-    // Tracking tokens travel as one path parameter (`/t/click/<token>`, up to ~3 KB with a long landing URL).
-    routerOptions: { maxParamLength: 8192 },
-    // Errors Fastify raises before routing (bad percent-encoding, over-long params) get our body too.
-    frameworkErrors: (err, _request, reply) => {
-      sendError(reply, toMarqueeError(err).error);
-    },
-  }).withTypeProvider<TypeBoxTypeProvider>() as unknown as App;
+  const app = Fastify(
+    marqueeFastifyOptions(config, deps.logger, options.trustProxy ?? config.trustProxy ?? CONFIG_DEFAULTS.trustProxy),
+  ).withTypeProvider<TypeBoxTypeProvider>() as unknown as App;
 
   const routes: RegisteredRoute[] = [];
   registered.set(app, routes);

@@ -16,15 +16,15 @@ import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import { SwappableBillingGate } from '@marquee/billing';
 import { TARGETING_JSON_SCHEMA } from '@marquee/core';
 import type { Store } from '@marquee/store';
-import Fastify, { type FastifyBaseLogger, LogController, type RouteOptions } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type RouteOptions } from 'fastify';
 import { CONFIG_DEFAULTS, type Config } from '../config.ts';
 import type { App, AppDeps } from '../deps.ts';
-import { registerErrorHandlers, sendError, toMarqueeError } from '../http/error-handler.ts';
+import { registerErrorHandlers } from '../http/error-handler.ts';
+import { marqueeFastifyOptions } from '../http/fastify-options.ts';
 import { applyPublicCors } from '../http/public-cors.ts';
-import { genRequestId, REQUEST_ID_HEADER } from '../http/request-id.ts';
+import { REQUEST_ID_HEADER } from '../http/request-id.ts';
 import { createRouteIndex } from '../http/route-index.ts';
 import { apiSecurityHeaders } from '../http/security-headers.ts';
-import { buildValidator } from '../http/validator-compiler.ts';
 import type { Lifecycle } from '../lifecycle/lifecycle.ts';
 import { registerServing } from '../serving/serving.ts';
 import { openEventLog } from '../tracking/open-event-log.ts';
@@ -93,19 +93,7 @@ export async function createWorkerApp(options: WorkerAppOptions): Promise<App> {
 
   // The same Fastify options as createApp (app.ts) for the routes served here.
   const app = Fastify({
-    loggerInstance: logger,
-    bodyLimit: config.bodyLimitBytes,
-    genReqId: genRequestId,
-    requestIdHeader: false,
-    logController: new LogController({ requestIdLogLabel: 'requestId' }),
-    trustProxy: config.trustProxy ?? CONFIG_DEFAULTS.trustProxy,
-    return503OnClosing: true,
-    schemaController: { compilersFactory: { buildValidator: buildValidator as never } },
-    ajv: { customOptions: { removeAdditional: false } },
-    routerOptions: { maxParamLength: 8192 },
-    frameworkErrors: (err, _request, reply) => {
-      sendError(reply, toMarqueeError(err).error);
-    },
+    ...marqueeFastifyOptions(config, logger),
     serverFactory: (handler) =>
       createServer((req, res) => {
         if (servedByWorker(req.url ?? '/')) handler(req, res);
