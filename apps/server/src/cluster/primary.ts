@@ -85,6 +85,9 @@ export function startWorkers(options: SupervisorOptions): Supervisor {
     rpc.serve(handlers);
     workers.set(slot, worker);
     channels.set(slot, rpc);
+    // A send that races the worker's exit fails asynchronously as an 'error' on the worker: without a
+    // listener it would be an uncaught exception in the primary.
+    worker.on('error', (err) => logger.warn({ slot, err }, 'IPC with a serving worker failed'));
     worker.on('exit', (code, signal) => {
       channels.delete(slot);
       workers.delete(slot);

@@ -19,7 +19,10 @@ export interface IpcEndpoint {
   on(event: 'message', listener: (message: unknown) => void): unknown;
   on(event: 'disconnect', listener: () => void): unknown;
   off(event: 'message', listener: (message: unknown) => void): unknown;
+  /** A child process's or worker `process`'s flag. */
   readonly connected?: boolean;
+  /** A cluster `Worker` has this instead (sending on its closed channel emits 'error' later, not a throw). */
+  isConnected?(): boolean;
 }
 
 export type RpcHandler = (...args: never[]) => unknown;
@@ -89,7 +92,7 @@ export function createRpcChannel(endpoint: IpcEndpoint): RpcChannel {
     const msgs = outbox;
     outbox = [];
     if (msgs.length === 0) return;
-    if (closed || !endpoint.send || endpoint.connected === false) {
+    if (closed || !endpoint.send || endpoint.connected === false || endpoint.isConnected?.() === false) {
       failCalls(msgs);
       return;
     }

@@ -83,5 +83,7 @@ export async function runWorker(config: Config, logger: FastifyBaseLogger): Prom
   for (const signal of ['SIGTERM', 'SIGINT'] as const) process.on(signal, () => void stop(signal, 0));
   // The primary is gone: nothing to log to; stop (the calls in flight already failed, unacknowledged).
   process.on('disconnect', () => void stop('primary gone', 1));
+  // An answer sent as the primary goes away fails asynchronously here; 'disconnect' handles the rest.
+  process.on('error', (err) => logger.warn({ err }, 'IPC with the primary failed'));
   await app.listen({ port: config.port, host: config.host });
 }
