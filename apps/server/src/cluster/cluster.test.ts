@@ -29,6 +29,8 @@ const ENV = {
   MARQUEE_DEMO_DATA: 'false',
   MARQUEE_ADMIN_PASSWORD: PASSWORD,
   MARQUEE_RATE_LIMIT_PER_MINUTE: '100000000',
+  // A drain on a CI machine running the whole suite may take longer than the default 10 s bound (exit 1).
+  MARQUEE_SHUTDOWN_TIMEOUT_MS: '60000',
 };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 

@@ -43,6 +43,9 @@ async function start(env: Record<string, string>): Promise<Running> {
       MARQUEE_PORT: String(port),
       MARQUEE_HOST: '127.0.0.1',
       MARQUEE_LOG_LEVEL: 'warn',
+      // The default 10 s bound, on a CI machine running the whole suite on 2 cores, can cut a drain short: the
+      // test is about what a drain does, not how fast (a timeout would show as "shutdown timed out" and exit 1).
+      MARQUEE_SHUTDOWN_TIMEOUT_MS: '60000',
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
