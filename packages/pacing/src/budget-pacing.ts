@@ -39,6 +39,12 @@ export interface BudgetPacingOptions {
   /** A line item not asked for in this long gives its lease back. Default 60 s. */
   readonly idleMs?: number;
   readonly onError?: (err: unknown, what: string) => void;
+  /**
+   * A line item is asked for the first time in this process (its entry is created). The pacing runtime
+   * reconciles it with the event log at once: a line item paused when this process started (so not in the
+   * start-up reconcile) may have spent before, and an embedded store knows nothing of it.
+   */
+  readonly onFirstDemand?: (sli: ServingLineItem) => void;
 }
 
 interface Entry {
@@ -81,6 +87,7 @@ export class BudgetPacing {
 
   constructor(options: BudgetPacingOptions) {
     this.o = {
+      onFirstDemand: () => {},
       curve: () => TrafficCurve.flat(),
       controller: {},
       leaseTtlMs: DEFAULT_LEASE_TTL_MS,
@@ -326,6 +333,7 @@ export class BudgetPacing {
       };
       this.refresh(e, sli);
       this.entries.set(sli.id, e);
+      if (e.budget !== null) this.o.onFirstDemand(sli);
     } else if (e.sli !== sli) {
       this.refresh(e, sli);
     }

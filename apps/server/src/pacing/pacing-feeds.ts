@@ -23,6 +23,10 @@ export interface PacingFeedsOptions {
 export class PacingFeeds {
   private timers: NodeJS.Timeout[] = [];
   private running = new Set<string>();
+  /** Line items some reconcile of this process has covered. */
+  private readonly reconciled = new Set<string>();
+  private readonly catchUpIds = new Set<string>();
+  private catchUpScheduled = false;
 
   constructor(private readonly o: PacingFeedsOptions) {}
 
@@ -39,10 +43,39 @@ export class PacingFeeds {
     return this.once(
       'reconcile',
       async () => {
-        await reconcileFromRollups(this.o.rollups, this.o.leases, this.o.snapshot(), this.o.now());
+        const report = await reconcileFromRollups(this.o.rollups, this.o.leases, this.o.snapshot(), this.o.now());
+        for (const id of report.ids) this.reconciled.add(id);
       },
       'budget leases not reconciled with the rollups',
     );
+  }
+
+  /**
+   * A line item first asked for after start (created, or resumed, since): reconciled now rather than at the
+   * next minute, unless a reconcile of this process has covered it. Without this, a line item paused when an
+   * embedded server restarted would lease against a store that knows nothing of what it spent before.
+   * Calls within one turn of the event loop share one query.
+   */
+  catchUp(lineItemId: string): void {
+    if (this.reconciled.has(lineItemId)) return;
+    this.catchUpIds.add(lineItemId);
+    if (this.catchUpScheduled) return;
+    this.catchUpScheduled = true;
+    setImmediate(() => void this.runCatchUp());
+  }
+
+  /** Resolves when the catch-up reconciles asked for so far are done (tests). */
+  async runCatchUp(): Promise<void> {
+    this.catchUpScheduled = false;
+    const ids = [...this.catchUpIds];
+    this.catchUpIds.clear();
+    if (ids.length === 0) return;
+    try {
+      const report = await reconcileFromRollups(this.o.rollups, this.o.leases, this.o.snapshot(), this.o.now(), ids);
+      for (const id of report.ids) this.reconciled.add(id);
+    } catch (err) {
+      this.o.onError(err, 'budget leases not reconciled with the rollups');
+    }
   }
 
   start(): void {

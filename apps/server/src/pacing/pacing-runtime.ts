@@ -59,6 +59,7 @@ export class PacingRuntime {
         snapshot: o.snapshot,
         ...(scope ? { scope } : { curve: (sli: ServingLineItem) => curves.curve(sli) }),
         onError: o.onError,
+        onFirstDemand: (sli: ServingLineItem) => this.feeds.catchUp(sli.id),
       });
     this.pacing = worker();
     this.impressionGoals = worker(impressionGoalScope);

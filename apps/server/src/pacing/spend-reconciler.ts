@@ -29,6 +29,8 @@ const CHUNK = 500;
 export interface ReconcileReport {
   /** Line items reconciled. */
   readonly lineItems: number;
+  /** Their ids. */
+  readonly ids: readonly string[];
 }
 
 interface Leased {
@@ -56,9 +58,14 @@ export async function reconcileFromRollups(
   leases: BudgetLeaseStore,
   snapshot: ServingSnapshot,
   nowMs: number,
+  /** Only these line items (a catch-up for line items first asked for after start); default: all. */
+  only?: Iterable<string>,
 ): Promise<ReconcileReport> {
   const targets: ({ sli: ServingLineItem } & Leased)[] = [];
-  for (const sli of snapshot.lineItemById.values()) {
+  const candidates = only
+    ? [...only].map((id) => snapshot.lineItemById.get(id)).filter((x): x is ServingLineItem => x !== undefined)
+    : snapshot.lineItemById.values();
+  for (const sli of candidates) {
     const l = leased(sli, snapshot);
     if (l.spend || l.impressions || l.clicks) targets.push({ sli, ...l });
   }
@@ -120,5 +127,5 @@ export async function reconcileFromRollups(
     }
     await Promise.all(work);
   }
-  return { lineItems: targets.length };
+  return { lineItems: targets.length, ids: targets.map((t) => t.sli.id) };
 }
