@@ -22,7 +22,7 @@ import { createSessionManager } from './http/auth/sessions.ts';
 import { registerErrorHandlers } from './http/error-handler.ts';
 import { MarqueeError } from './http/errors.ts';
 import { marqueeFastifyOptions } from './http/fastify-options.ts';
-import { createHttpMetrics, registerMetrics } from './http/metrics.ts';
+import { createHttpMetrics, type HttpMetrics, registerMetrics } from './http/metrics.ts';
 import { addErrorResponses, registerOpenApi } from './http/openapi.ts';
 import { applyPublicCors } from './http/public-cors.ts';
 import { REQUEST_ID_HEADER } from './http/request-id.ts';
@@ -84,6 +84,14 @@ const rollupConsumers = new WeakMap<object, RollupConsumer>();
 export function rollupsOf(app: App): RollupConsumer | undefined {
   return rollupConsumers.get(app);
 }
+const httpMetrics = new WeakMap<object, HttpMetrics>();
+/** The app's metrics registry (a cluster primary merges its workers' into GET /metrics). */
+export function metricsOf(app: App): HttpMetrics {
+  const m = httpMetrics.get(app);
+  if (!m) throw new Error('not an app built by createApp');
+  return m;
+}
+
 const trackings = new WeakMap<object, Tracking>();
 /** The tracking side of an app: its event log (the rollups read it), deduplicator, attribution, service. */
 export function trackingOf(app: App): Tracking {
@@ -161,6 +169,7 @@ export async function createApp(given: AppDeps, options: AppOptions = {}): Promi
   await app.register(cookie);
 
   const metrics = createHttpMetrics();
+  httpMetrics.set(app, metrics);
   registerMetrics(app, metrics, config.metricsToken ? { token: config.metricsToken } : {});
 
   await registerOpenApi(app, config.publicUrl, VERSION, config.secureCookies);

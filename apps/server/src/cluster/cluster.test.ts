@@ -140,6 +140,19 @@ describe('npm start with 2 serving workers', { timeout: 240_000 }, () => {
     }
     expect(seen.size).toBe(2);
     expect(await workerIds(marquee.url)).toEqual(seen);
+
+    // The primary's /metrics adds up the workers' counts: every decision above was answered by a worker.
+    const metrics = await fresh(`${marquee.url}/metrics`, 'GET');
+    expect(metrics.status).toBe(200);
+    const line = metrics.body
+      .split('\n')
+      .find(
+        (l) =>
+          l.startsWith('marquee_http_requests_total{') &&
+          l.includes('route="/v1/decisions"') &&
+          l.includes('status="200"'),
+      );
+    expect(Number(line?.split(' ').pop())).toBeGreaterThanOrEqual(8);
   });
 
   it('forwards the management API, the dashboard and sign-in to the primary, keeping the request id', async () => {

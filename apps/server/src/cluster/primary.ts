@@ -9,9 +9,10 @@ import { decodeEvent, type EncodedEvent } from '@marquee/events';
 import type { LineItemPacing } from '@marquee/pacing';
 import type { Store } from '@marquee/store';
 import type { FastifyBaseLogger } from 'fastify';
-import { billingOf, servingOf, trackingOf } from '../app.ts';
+import { billingOf, metricsOf, servingOf, trackingOf } from '../app.ts';
 import { CONFIG_DEFAULTS, type Config } from '../config.ts';
 import type { App } from '../deps.ts';
+import type { MetricsJson } from '../http/metrics.ts';
 import { createRpcChannel, type RpcChannel } from './rpc.ts';
 import { sharedPortHandlers } from './shared-ports.ts';
 
@@ -113,6 +114,14 @@ export function startWorkers(options: SupervisorOptions): Supervisor {
 
   // The delivery report's pacing view (on track / behind / ahead) comes from the workers' controllers: the
   // primary serves nothing, so its own has no line items. Polled every few seconds, one view per line item.
+  // GET /metrics (served here) adds up the workers' registries: they count the serving and tracking requests.
+  metricsOf(options.app).others = async () => {
+    const all = await Promise.all(
+      [...channels.values()].map((rpc) => rpc.call<MetricsJson>('metrics.json').catch(() => undefined)),
+    );
+    return all.filter((m): m is MetricsJson => m !== undefined);
+  };
+
   let workerViews = new Map<string, LineItemPacing>();
   serving.budgets.showViewsFrom((id) => workerViews.get(id));
   const pollViews = setInterval(async () => {

@@ -21,6 +21,7 @@ import { CONFIG_DEFAULTS, type Config } from '../config.ts';
 import type { App, AppDeps } from '../deps.ts';
 import { registerErrorHandlers } from '../http/error-handler.ts';
 import { marqueeFastifyOptions } from '../http/fastify-options.ts';
+import { countResponses, createHttpMetrics } from '../http/metrics.ts';
 import { applyPublicCors } from '../http/public-cors.ts';
 import { REQUEST_ID_HEADER } from '../http/request-id.ts';
 import { createRouteIndex } from '../http/route-index.ts';
@@ -115,6 +116,10 @@ export async function createWorkerApp(options: WorkerAppOptions): Promise<App> {
     if (!applyPublicCors(request, reply)) done();
   });
   registerErrorHandlers(app, routeIndex);
+  // Counted here, served by the primary's GET /metrics (merged with every worker's).
+  const metrics = createHttpMetrics();
+  countResponses(app, metrics);
+  rpc.serve({ 'metrics.json': () => metrics.registry.getMetricsAsJSON() });
 
   app.get('/health', { config: { rateLimit: false }, schema: { hide: true } }, async (_request, reply) => {
     if (lifecycle.state === 'ready') return { status: 'ok', worker: workerId };
@@ -133,6 +138,7 @@ export async function createWorkerApp(options: WorkerAppOptions): Promise<App> {
   const tracking = await createTracking(deps, {
     now,
     eventLog,
+    registry: metrics.registry,
     ...(config.redisUrl ? {} : { deduplicator: new RpcDeduplicator(rpc) }),
   });
 

@@ -3,14 +3,30 @@
  * Labels use the route pattern (`/api/v1/users/:id`), never the raw URL, so cardinality stays bounded.
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
-import { Counter, collectDefaultMetrics, Histogram, Registry } from 'prom-client';
+import {
+  AggregatorRegistry,
+  Counter,
+  collectDefaultMetrics,
+  Histogram,
+  type MetricObjectWithValues,
+  type MetricValue,
+  Registry,
+} from 'prom-client';
 import type { App } from '../deps.ts';
 import { MarqueeError } from './errors.ts';
+
+/** One registry's metrics as values (what `Registry.getMetricsAsJSON` gives; crosses IPC as is). */
+export type MetricsJson = MetricObjectWithValues<MetricValue<string>>[];
 
 export interface HttpMetrics {
   readonly registry: Registry;
   readonly requests: Counter<'method' | 'route' | 'status'>;
   readonly duration: Histogram<'method' | 'route' | 'status'>;
+  /**
+   * Other processes' metrics merged into `GET /metrics` (a cluster primary: its serving workers'): counters
+   * and histograms summed per label set, process gauges as prom-client's cluster aggregation has them.
+   */
+  others?: () => Promise<MetricsJson[]>;
 }
 
 export function createHttpMetrics(): HttpMetrics {
@@ -32,10 +48,8 @@ export function createHttpMetrics(): HttpMetrics {
   return { registry, requests, duration };
 }
 
-/** Counts every response and serves `GET /metrics` in the Prometheus text format. */
-export function registerMetrics(app: App, metrics: HttpMetrics, options: { readonly token?: string } = {}): void {
-  // Compared as digests: equal lengths for timingSafeEqual, and no early exit on the first differing byte.
-  const expected = options.token === undefined ? undefined : digest(options.token);
+/** Counts every response (a cluster worker does this alone: its primary serves /metrics). */
+export function countResponses(app: App, metrics: HttpMetrics): void {
   app.addHook('onResponse', (request, reply, done) => {
     // routeOptions.url is the pattern; undefined for unmatched requests (404s), which share one label.
     const route = request.routeOptions.url ?? 'unmatched';
@@ -44,6 +58,13 @@ export function registerMetrics(app: App, metrics: HttpMetrics, options: { reado
     metrics.duration.observe(labels, reply.elapsedTime / 1000);
     done();
   });
+}
+
+/** Counts every response and serves `GET /metrics` in the Prometheus text format. */
+export function registerMetrics(app: App, metrics: HttpMetrics, options: { readonly token?: string } = {}): void {
+  // Compared as digests: equal lengths for timingSafeEqual, and no early exit on the first differing byte.
+  const expected = options.token === undefined ? undefined : digest(options.token);
+  countResponses(app, metrics);
 
   app.get('/metrics', { schema: { hide: true }, config: { rateLimit: false } }, async (request, reply) => {
     if (expected) {
@@ -53,7 +74,11 @@ export function registerMetrics(app: App, metrics: HttpMetrics, options: { reado
         throw new MarqueeError('MQ_ERR_UNAUTHENTICATED', 'GET /metrics needs the metrics token as a Bearer token');
       }
     }
-    const body = await metrics.registry.metrics();
+    const others = metrics.others ? await metrics.others() : [];
+    const body =
+      others.length === 0
+        ? await metrics.registry.metrics()
+        : await AggregatorRegistry.aggregate([await metrics.registry.getMetricsAsJSON(), ...others]).metrics();
     return reply.type(metrics.registry.contentType).send(body);
   });
 }
