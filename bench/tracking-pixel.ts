@@ -19,6 +19,7 @@
  *   node --import tsx bench/tracking-pixel.ts   # BENCH_ROUNDS=3 BENCH_SECONDS=8 BENCH_CONNECTIONS=32,256,1024
  *   BENCH_CPU_PROF=/tmp/prof node --import tsx bench/tracking-pixel.ts   # --cpu-prof of the Marquee process
  *   BENCH_ONLY=marquee ...   # skip the baselines (profiling); BENCH_MIXES=distinct to skip the replay mix
+ *   BENCH_NODE_ARGS='--max-semi-space-size=64' ...   # extra node flags for the Marquee process
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
@@ -65,7 +66,10 @@ const marquee = await startMarquee(
     MARQUEE_ROLLUPS: 'true',
   },
   90_000,
-  CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', CPU_PROF] : [],
+  [
+    ...(CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', CPU_PROF] : []),
+    ...(process.env['BENCH_NODE_ARGS'] ?? '').split(' ').filter(Boolean),
+  ],
 );
 children.push(marquee.child);
 const api = await signIn(marquee.url, 'admin@localhost', 'bench-admin-password');
