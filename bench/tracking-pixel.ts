@@ -1,20 +1,29 @@
 /**
  * The impression pixel: `GET /t/impression/<token>` requests/s on a real Marquee process (file event log: every
- * answer waits for its event's fdatasync, shared by a group commit) beside a bare `node:http` server answering
- * the same 43-byte GIF with the same headers, measured with wrk in alternating rounds (issue 4, "Speed").
+ * answer waits for its event's fdatasync, shared by a group commit) beside two baselines, measured with wrk in
+ * alternating rounds (issue 4, "Speed"), at several concurrencies (connections held open by wrk):
  *
+ *   - bare: a `node:http` server answering the same 43-byte GIF with the same headers (the issue's baseline);
+ *   - durable bare: the same server, but each answer waits until a record of its request (timestamp, address,
+ *     URL, user agent) is durable: appended to a file by a group commit like Marquee's (one write + one
+ *     fdatasync covering every request that arrived while the previous commit was in flight). It shows what the
+ *     disk costs, not the goal.
+ *
+ * Marquee's request mixes:
  *   - distinct: every request a signed token of its own decision (valid, counted: dedup never short-circuits);
  *   - duplicates: 90% of requests replay 100 tokens already counted (recorded as `duplicate`), 10% distinct.
  *
  * Tokens are signed in this process with the key Marquee is started with (MARQUEE_TRACKING_KEYS) and fed to wrk
  * by a Lua script. Goal: Marquee >= 0.6x the bare server.
  *
- *   node --import tsx bench/tracking-pixel.ts            # BENCH_ROUNDS=3 BENCH_SECONDS=8 BENCH_CONNECTIONS=32
+ *   node --import tsx bench/tracking-pixel.ts   # BENCH_ROUNDS=3 BENCH_SECONDS=8 BENCH_CONNECTIONS=32,256,1024
  *   BENCH_CPU_PROF=/tmp/prof node --import tsx bench/tracking-pixel.ts   # --cpu-prof of the Marquee process
+ *   BENCH_ONLY=marquee ...   # skip the baselines (profiling); BENCH_MIXES=distinct to skip the replay mix
+ *   BENCH_NODE_ARGS='--max-semi-space-size=64' ...   # extra node flags for the Marquee process
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, startMarquee } from '../apps/server/src/testing/marquee-process.ts';
@@ -23,8 +32,10 @@ import { type TrackingClaims, UrlSigner } from '../packages/tracking/src/url-sig
 
 const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 3);
 const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 8);
-const CONNECTIONS = Number(process.env['BENCH_CONNECTIONS'] ?? 32);
-const TOKENS = 400_000; // more than a round can use: every distinct request is a new decision
+const CONCURRENCIES = (process.env['BENCH_CONNECTIONS'] ?? '32,256,1024').split(',').map(Number);
+const ONLY_MARQUEE = process.env['BENCH_ONLY'] === 'marquee';
+const MIXES = (process.env['BENCH_MIXES'] ?? 'distinct,duplicates').split(',') as ('distinct' | 'duplicates')[];
+const TOKENS = 150_000; // more than a round can use: every distinct request is a new decision
 
 try {
   execFileSync('wrk', ['--version'], { stdio: 'pipe' });
@@ -55,7 +66,10 @@ const marquee = await startMarquee(
     MARQUEE_ROLLUPS: 'true',
   },
   90_000,
-  CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', CPU_PROF] : [],
+  [
+    ...(CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', CPU_PROF] : []),
+    ...(process.env['BENCH_NODE_ARGS'] ?? '').split(' ').filter(Boolean),
+  ],
 );
 children.push(marquee.child);
 const api = await signIn(marquee.url, 'admin@localhost', 'bench-admin-password');
@@ -90,15 +104,61 @@ const GIF = 'R0lGODlhAQABAIAAAAAAAP///yH5BAEAAAAALAAAAAABAAEAAAIBRAA7';
 const BARE = `
 const http = require('node:http');
 const gif = Buffer.from('${GIF}', 'base64');
-const headers = { 'content-type': 'image/gif', 'content-length': gif.length, 'cache-control': 'no-store',
+const headers = { 'content-type': 'image/gif', 'content-length': gif.length,
+  'cache-control': 'no-store, no-cache, max-age=0', pragma: 'no-cache',
   'access-control-allow-origin': '*', 'cross-origin-resource-policy': 'cross-origin' };
 http.createServer((req, res) => { req.resume(); res.writeHead(200, headers); res.end(gif); })
   .listen(Number(process.env.BARE_PORT), '127.0.0.1', () => console.log('ready'));
 `;
-const barePort = await freePort();
-const bare = spawn(process.execPath, ['-e', BARE], { env: { ...process.env, BARE_PORT: String(barePort) } });
-children.push(bare);
-await new Promise<void>((r) => bare.stdout!.once('data', () => r()));
+// The durable bare server: the same answer, sent only once a record of the request is durable. Group commit
+// as in the file event log (groupCommitMs 0): requests arriving while a write + fdatasync is in flight form
+// the next group, committed right after it; a request arriving when the file is idle starts a group on the
+// next setImmediate (so the requests parsed in the same event-loop turn share it).
+const DURABLE_BARE = `
+const http = require('node:http');
+const fs = require('node:fs');
+const gif = Buffer.from('${GIF}', 'base64');
+const headers = { 'content-type': 'image/gif', 'content-length': gif.length,
+  'cache-control': 'no-store, no-cache, max-age=0', pragma: 'no-cache',
+  'access-control-allow-origin': '*', 'cross-origin-resource-policy': 'cross-origin' };
+const fd = fs.openSync(process.env.BARE_FILE, 'w');
+let records = [], waiting = [], bytes = 0, position = 0, busy = false, scheduled = false;
+function commit() {
+  scheduled = false;
+  if (busy || waiting.length === 0) return;
+  busy = true;
+  const group = waiting, buf = Buffer.concat(records, bytes);
+  records = []; waiting = []; bytes = 0;
+  fs.write(fd, buf, 0, buf.length, position, (err) => {
+    if (err) throw err;
+    position += buf.length;
+    fs.fdatasync(fd, (err) => {
+      if (err) throw err;
+      for (const res of group) { res.writeHead(200, headers); res.end(gif); }
+      busy = false;
+      commit();
+    });
+  });
+}
+http.createServer((req, res) => {
+  req.resume();
+  const ua = req.headers['user-agent'] || '';
+  const record = Buffer.from(Date.now() + ' ' + req.socket.remoteAddress + ' ' + req.url + ' ' + ua + '\\n');
+  records.push(record); waiting.push(res); bytes += record.length;
+  if (!busy && !scheduled) { scheduled = true; setImmediate(commit); }
+}).listen(Number(process.env.BARE_PORT), '127.0.0.1', () => console.log('ready'));
+`;
+async function startBare(script: string, file = ''): Promise<number> {
+  const port = await freePort();
+  const child = spawn(process.execPath, ['-e', script], {
+    env: { ...process.env, BARE_PORT: String(port), BARE_FILE: file },
+  });
+  children.push(child);
+  await new Promise<void>((r) => child.stdout!.once('data', () => r()));
+  return port;
+}
+const barePort = ONLY_MARQUEE ? 0 : await startBare(BARE);
+const durablePort = ONLY_MARQUEE ? 0 : await startBare(DURABLE_BARE, join(work, 'durable-bare.log'));
 
 // wrk reads its paths from a file: one token per line; each thread walks its own slice.
 let nextToken = 0;
@@ -130,16 +190,36 @@ end
 `,
 );
 
-function wrk(port: number, file: string): { rps: number; errors: number } {
+interface WrkResult {
+  rps: number;
+  errors: number;
+  socketErrors: string;
+}
+function wrk(port: number, file: string, connections: number, seconds = SECONDS): WrkResult {
   const out = execFileSync(
     'wrk',
-    ['-t1', `-c${CONNECTIONS}`, `-d${SECONDS}s`, '-s', LUA, `http://127.0.0.1:${port}/`, '--', file],
+    [
+      '-t1',
+      `-c${connections}`,
+      `-d${seconds}s`,
+      '--timeout',
+      '10s',
+      '-s',
+      LUA,
+      `http://127.0.0.1:${port}/`,
+      '--',
+      file,
+    ],
     { encoding: 'utf8' },
   );
   const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? 0);
   const non2xx = Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(out)?.[1] ?? 0);
-  return { rps, errors: non2xx };
+  return { rps, errors: non2xx, socketErrors: /Socket errors:[^\n]*/.exec(out)?.[0] ?? '' };
 }
+const note = (what: string, r: WrkResult) => {
+  if (r.errors) console.log(`  (${what}: ${r.errors} non-2xx answers)`);
+  if (r.socketErrors) console.log(`  (${what}: ${r.socketErrors})`);
+};
 
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -148,32 +228,57 @@ const median = (xs: number[]) => {
 };
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 
-// One file per mix, large enough for a round; rounds use fresh distinct tokens each time (a new file).
-const results: Record<string, number[]> = { bare: [], distinct: [], duplicates: [] };
-wrk(barePort, pathsFile('distinct', 20_000)); // warm-up both
-wrk(marquee.port, pathsFile('distinct', 20_000));
-for (let r = 0; r < ROUNDS; r++) {
-  results.bare!.push(wrk(barePort, pathsFile('duplicates', 1000)).rps);
-  const d = wrk(marquee.port, pathsFile('distinct', Math.min(TOKENS, 150_000)));
-  if (d.errors) console.log(`  (distinct round: ${d.errors} non-2xx answers)`);
-  results.distinct!.push(d.rps);
-  const u = wrk(marquee.port, pathsFile('duplicates', 150_000));
-  results.duplicates!.push(u.rps);
-  console.log(
-    `round ${r + 1}: bare ${fmt(results.bare!.at(-1)!)}  distinct ${fmt(d.rps)}  duplicate-heavy ${fmt(u.rps)} req/s`,
-  );
+type Line = 'bare' | 'durable' | 'distinct' | 'duplicates';
+const LABEL: Record<Line, string> = {
+  bare: 'bare node:http, same GIF',
+  durable: 'durable bare: + record, group commit, fdatasync',
+  distinct: 'Marquee, distinct decisions (every hit counted)',
+  duplicates: 'Marquee, 90% replays (duplicates)',
+};
+const lines: Line[] = [...(ONLY_MARQUEE ? [] : (['bare', 'durable'] as Line[])), ...MIXES];
+const portOf = (line: Line) => (line === 'bare' ? barePort : line === 'durable' ? durablePort : marquee.port);
+// Rounds use fresh distinct tokens each time (a new file); the baselines get the duplicate-heavy file (only
+// its URLs matter to them, and it is cheap to sign).
+const fileFor = (line: Line) =>
+  line === 'distinct' ? pathsFile('distinct', TOKENS) : pathsFile('duplicates', line === 'duplicates' ? TOKENS : 1000);
+const results = new Map<number, Record<Line, number[]>>();
+console.log(`load average before: ${readFileSync('/proc/loadavg', 'utf8').trim()}`);
+for (const line of lines) wrk(portOf(line), fileFor(line), 32, 2); // warm-up
+for (const connections of CONCURRENCIES) {
+  const res: Record<Line, number[]> = { bare: [], durable: [], distinct: [], duplicates: [] };
+  results.set(connections, res);
+  for (let r = 0; r < ROUNDS; r++) {
+    for (const line of lines) {
+      const out = wrk(portOf(line), fileFor(line), connections);
+      note(`${line}, -c${connections}`, out);
+      res[line].push(out.rps);
+    }
+    console.log(
+      `-c${connections} round ${r + 1}: ${lines.map((l) => `${l} ${fmt(res[l].at(-1)!)}`).join('  ')} req/s` +
+        `  (load ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')})`,
+    );
+  }
 }
-const base = median(results.bare!);
-console.log(`\nimpression pixel, wrk -t1 -c${CONNECTIONS} ${ROUNDS}x${SECONDS} s per server, median\n`);
-console.log('| server                                          | req/s   | vs bare | goal    |');
-console.log('| ----------------------------------------------- | ------: | ------: | ------- |');
-console.log(`| bare node:http, same GIF                        | ${fmt(base).padStart(7)} | 1.00x   |         |`);
+console.log(`\nimpression pixel, wrk -t1, ${ROUNDS}x${SECONDS} s per server and concurrency, medians\n`);
 console.log(
-  `| Marquee, distinct decisions (every hit counted) | ${fmt(median(results.distinct!)).padStart(7)} | ${(median(results.distinct!) / base).toFixed(2)}x   | >= 0.6x |`,
+  '| connections | server                                          |   req/s | vs bare | vs durable bare | goal    |',
 );
 console.log(
-  `| Marquee, 90% replays (duplicates)               | ${fmt(median(results.duplicates!)).padStart(7)} | ${(median(results.duplicates!) / base).toFixed(2)}x   | >= 0.6x |`,
+  '| ----------: | ----------------------------------------------- | ------: | ------: | --------------: | ------- |',
 );
+for (const [connections, res] of results) {
+  const base = ONLY_MARQUEE ? Number.NaN : median(res.bare);
+  const durable = ONLY_MARQUEE ? Number.NaN : median(res.durable);
+  for (const line of lines) {
+    const m = median(res[line]);
+    const goal = line === 'distinct' || line === 'duplicates' ? '>= 0.6x' : '       ';
+    console.log(
+      `| ${String(connections).padStart(11)} | ${LABEL[line].padEnd(47)} | ${fmt(m).padStart(7)} | ` +
+        `${`${(m / base).toFixed(2)}x`.padStart(7)} | ${`${(m / durable).toFixed(2)}x`.padStart(15)} | ${goal} |`,
+    );
+  }
+}
+console.log(`load average after: ${readFileSync('/proc/loadavg', 'utf8').trim()}`);
 // Lag to the report: the load has just stopped; how long until the last impression is in the report rows
 // (the rollup consumer runs in the same process and competed with the load for its core).
 const loadEnd = Date.now();

@@ -32,12 +32,17 @@ const acceptAnything = () => () => true;
 
 const TokenParams = Type.Object({ token: Type.String({ description: 'The signed token `<kid>.<payload>.<sig>`' }) });
 
+/** Headers of every pixel and beacon answer (set with one call). */
+const PIXEL_HEADERS = {
+  'cache-control': 'no-store, no-cache, max-age=0',
+  pragma: 'no-cache',
+  'access-control-allow-origin': '*',
+  'cross-origin-resource-policy': 'cross-origin',
+};
+const PIXEL_GIF_HEADERS = { ...PIXEL_HEADERS, 'content-type': 'image/gif' };
+
 function pixelHeaders(reply: FastifyReply): FastifyReply {
-  return reply
-    .header('cache-control', 'no-store, no-cache, max-age=0')
-    .header('pragma', 'no-cache')
-    .header('access-control-allow-origin', '*')
-    .header('cross-origin-resource-policy', 'cross-origin');
+  return reply.headers(PIXEL_HEADERS);
 }
 
 function metaOf(request: FastifyRequest, source: string): HitMeta {
@@ -95,19 +100,22 @@ export function trackingRoutes(deps: TrackingRouteDeps) {
             204: Type.Null({ description: 'Recorded (POST)' }),
           },
         },
-        handler: async (request, reply) => {
+        // Not async: the answer is sent from the commit's callback (one promise per hit, not three). The response
+        // schemas document the answers; the GIF bytes bypass the serializer.
+        handler: (request, reply) => {
           const token = (request.params as { token: string }).token;
           const name = kind === 'custom' ? q(request.query, 'name') : undefined;
           const isGet = request.method === 'GET';
-          try {
-            await service.trackToken(kind, token, name, metaOf(request, isGet ? 'pixel' : 'beacon'));
-          } catch (err) {
-            throw unavailable(request, err);
-          }
-          // The response schemas document the answers; the GIF bytes bypass the serializer.
-          const r = pixelHeaders(reply as unknown as FastifyReply);
-          if (!isGet) return r.code(204).send();
-          return r.type('image/gif').send(PIXEL_GIF);
+          const r = reply as unknown as FastifyReply;
+          service.trackToken(kind, token, name, metaOf(request, isGet ? 'pixel' : 'beacon')).then(
+            () => {
+              if (isGet) r.headers(PIXEL_GIF_HEADERS).send(PIXEL_GIF);
+              else r.headers(PIXEL_HEADERS).code(204).send();
+            },
+            (err: unknown) => {
+              r.send(unavailable(request, err));
+            },
+          );
         },
       });
     beacon('impression', 'Impression pixel or beacon');

@@ -229,14 +229,68 @@ export class TrackingService {
     for (const s of sums.values()) this.deps.spend.add(s.lineItemId, s.day, s.spend, s.impressions);
   }
 
-  /** One hit, end to end: inspect, settle, commit. Resolves with the judged hit once durable. */
-  async trackToken(kind: TokenKind, token: string, name: string | undefined, meta: HitMeta): Promise<Judged> {
-    const nowMs = this.deps.now();
-    const settled = this.settle([this.inspectToken(kind, token, name, meta, nowMs)]);
-    const [j] = Array.isArray(settled) ? settled : await settled;
-    await this.commit([j!]);
-    return j!;
+  /**
+   * One hit, end to end: inspect, settle, commit. Resolves with the judged hit once durable.
+   * Performance: the hits settled in one event-loop turn (the requests parsed from one poll of the sockets) are
+   * committed together on the next setImmediate: one encode pass, one append, one pass of effects and metrics
+   * for the lot instead of one each, and each request still waits for the fsync that covers its own event.
+   * The dedup claim is still made per hit, at once, in arrival order.
+   */
+  trackToken(kind: TokenKind, token: string, name: string | undefined, meta: HitMeta): Promise<Judged> {
+    try {
+      const judged = this.inspectToken(kind, token, name, meta, this.deps.now());
+      const claim = judged.claim;
+      if (claim === null) return this.commitSoon(judged);
+      const ok = this.deps.dedup.claim(claim);
+      if (typeof ok === 'boolean') return this.commitSoon(this.claimed(judged, ok));
+      return ok.then((accepted) => this.commitSoon(this.claimed(judged, accepted)));
+    } catch (err) {
+      return Promise.reject(err); // as from an async function: the caller answers 503, never a throw
+    }
   }
+
+  /** A hit whose claim was refused becomes an invalid 'duplicate' event (nothing to give back on failure). */
+  private claimed(j: Judged, accepted: boolean): Judged {
+    if (!accepted) {
+      j.event = invalidEvent(j.event, 'duplicate');
+      j.claim = null;
+    }
+    return j;
+  }
+
+  /** Hits waiting for the commit of this turn, and their requests' callbacks (same index). */
+  private queued: Judged[] = [];
+  private waiting: { resolve: (j: Judged) => void; reject: (err: unknown) => void }[] = [];
+  private flushScheduled = false;
+
+  private commitSoon(judged: Judged): Promise<Judged> {
+    return new Promise<Judged>((resolve, reject) => {
+      this.queued.push(judged);
+      this.waiting.push({ resolve, reject });
+      if (!this.flushScheduled) {
+        this.flushScheduled = true;
+        setImmediate(this.flushQueued);
+      }
+    });
+  }
+
+  private readonly flushQueued = (): void => {
+    this.flushScheduled = false;
+    const judged = this.queued;
+    const waiting = this.waiting;
+    this.queued = [];
+    this.waiting = [];
+    // commit() gives back the claims of the whole batch and rejects if the append fails: no request of it is
+    // acknowledged, every client may retry.
+    this.commit(judged).then(
+      () => {
+        for (let i = 0; i < waiting.length; i++) waiting[i]!.resolve(judged[i]!);
+      },
+      (err: unknown) => {
+        for (const w of waiting) w.reject(err);
+      },
+    );
+  };
 
   async trackConversion(input: ConversionInput, meta: HitMeta): Promise<Judged> {
     const nowMs = this.deps.now();
