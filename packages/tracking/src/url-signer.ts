@@ -15,9 +15,9 @@
  * so an upgrade does not invalidate the URLs already on pages.
  *
  * Verification checks the MAC before it decodes anything (a forged token costs one HMAC, no base64 or JSON
- * work): the shape is checked on the text (three parts, a 22-character signature, a payload that starts like
- * a version 1 or 2 array), then the key, then the MAC (constant-time, on the decoded signature bytes, with the
- * encoding required to be canonical), and only a genuine payload is decoded. The MAC is standard HMAC-SHA256
+ * work): the shape is checked on the text (three parts, a payload that starts like a version 1 or 2 array),
+ * then the key, then the MAC (constant-time, on the decoded signature bytes, with the encoding required to be
+ * canonical), and only a genuine payload is decoded. The MAC is standard HMAC-SHA256
  * (hmac-sha256.ts: precomputed pads, one native hash per token), so every token ever issued still verifies.
  */
 import { randomBytes } from 'node:crypto';
@@ -112,14 +112,20 @@ export class UrlSigner {
     if (typeof token !== 'string' || token.length > 8192) return MALFORMED;
     const a = token.indexOf('.');
     const b = token.lastIndexOf('.');
-    // Shape first, on the text: a signature of exactly SIG_CHARS, a payload that is a version 1 or 2 array.
-    if (a <= 0 || b <= a || token.length - b - 1 !== SIG_CHARS) return MALFORMED;
+    // Shape first, on the text: three parts, a payload that starts as a version 1 or 2 array.
+    if (a <= 0 || b <= a) return MALFORMED;
     const version = token.startsWith(V2_PREFIX, a + 1) ? 2 : token.startsWith(V1_PREFIX, a + 1) ? 1 : 0;
     if (version === 0) return MALFORMED;
     const kid = token.slice(0, a);
     const key = this.keys.get(kid);
     if (!key) return UNKNOWN_KEY;
     const payload = token.slice(a + 1, b);
+    if (token.length - b - 1 !== SIG_CHARS) {
+      // A signature of the wrong size cannot match. Told apart as before: bad_signature when the payload reads as
+      // claims (a character appended to a URL), malformed when not. Only this shape costs a decode; a forgery
+      // with a signature of the right size costs the MAC alone.
+      return B64URL_RE.test(payload) && this.decodeClaims(payload, version) ? BAD_SIGNATURE : MALFORMED;
+    }
     // The MAC before any decoding. Version 1: HMAC(secret, event + "." + payload); version 2: HMAC(secret, payload).
     if (!key.macText(payload, version === 1 ? `${event}.` : '') || !signatureMatches(token, b + 1, key.out)) {
       return BAD_SIGNATURE;
@@ -189,6 +195,7 @@ const MALFORMED: VerifyResult = Object.freeze({ kind: 'invalid', reason: 'malfor
 const UNKNOWN_KEY: VerifyResult = Object.freeze({ kind: 'invalid', reason: 'unknown_key' });
 const BAD_SIGNATURE: VerifyResult = Object.freeze({ kind: 'invalid', reason: 'bad_signature' });
 
+const B64URL_RE = /^[A-Za-z0-9_-]+$/;
 /** Base64url of SIG_BYTES bytes, unpadded. */
 const SIG_CHARS = Math.ceil((SIG_BYTES * 8) / 6);
 /** base64url('[2,') and base64url('[1,'): how every version 2 and version 1 payload starts. */
