@@ -50,6 +50,15 @@ it('encodes a batch to the same bytes as one event at a time, whatever the chara
   const long = { ...sampleEvent(2), ua: 'ü'.repeat(20_000) };
   const three = encodeEvents([sampleEvent(0), long, last]);
   expect(three.map((r) => decodeEvent(r.data))).toEqual([sampleEvent(0), long, last]);
+  // Enough events to fill several slabs, a non-ASCII one and an oversized one among them.
+  const many = Array.from({ length: 3_000 }, (_, i) =>
+    i === 1_234 ? long : i % 500 === 7 ? { ...sampleEvent(i), ua: `ü${'€'.repeat(i % 50)}` } : sampleEvent(i),
+  );
+  const encoded = encodeEvents(many);
+  for (let i = 0; i < many.length; i++) {
+    expect(Buffer.from(encoded[i]!.data)).toEqual(encodeEvent(many[i]!).data);
+  }
+  expect(new Set(encoded.map((r) => r.data.buffer)).size).toBeLessThan(20);
 });
 
 it('writes what JSON.stringify writes (the same text for events in the tracking service field order), for any values', () => {

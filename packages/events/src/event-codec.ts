@@ -138,7 +138,14 @@ export function encodeEvents(events: readonly TrackingEvent[]): EncodedEvent[] {
       continue;
     }
     if (slab.length - off < most) {
-      slab = Buffer.allocUnsafeSlow(SLAB_BYTES);
+      // Sized to what is left (at 3 bytes per unit of this text); a small rest (a single pixel hit) takes Buffer's
+      // shared pool, as encodeEvent does, rather than a slab of its own.
+      const want = Math.min(SLAB_BYTES, (n - i) * most);
+      if (want < SMALL_BYTES) {
+        out[i] = { id: e.eventId, data: Buffer.from(text) };
+        continue;
+      }
+      slab = Buffer.allocUnsafeSlow(want);
       off = 0;
     }
     const written = slab.write(text, off, 'utf8');
@@ -149,6 +156,7 @@ export function encodeEvents(events: readonly TrackingEvent[]): EncodedEvent[] {
 }
 
 const SLAB_BYTES = 256 * 1024;
+const SMALL_BYTES = 16 * 1024;
 const EMPTY = Buffer.alloc(0);
 
 const KINDS: ReadonlySet<string> = new Set(EVENT_KINDS);
