@@ -108,10 +108,20 @@ let sampleBytes: Uint8Array[] = [];
 
 /** Time of the service path's steps, ms, summed over the measured rounds (commit = until durable + effects). */
 const steps = { inspect: 0, settle: 0, commit: 0, events: 0 };
+/**
+ * CPU time of this process per event (user + system, all threads: the log's write and fdatasync run on libuv's
+ * pool), per in-process path: steadier than wall time on a loaded machine, where other processes take the cores.
+ */
+const cpu = { baseline: [] as number[], verify: [] as number[], service: [] as number[] };
+function cpuSince(t0: NodeJS.CpuUsage, into: number[] | undefined): void {
+  const d = process.cpuUsage(t0);
+  into?.push((d.user + d.system) / EVENTS);
+}
 
-async function runService(measure = true): Promise<number> {
+async function runService(measure = true, cpuInto?: number[]): Promise<number> {
   const all = tokens(localSigner, EVENTS, localItems);
   const meta = { ip: '203.0.113.7', ua: 'bench', source: 'batch' };
+  const c0 = process.cpuUsage();
   const t0 = performance.now();
   const inFlight: Promise<void>[] = [];
   for (let b = 0; b < BATCHES; b++) {
@@ -139,24 +149,29 @@ async function runService(measure = true): Promise<number> {
     if (inFlight.length >= CONCURRENCY) await inFlight.shift();
   }
   await Promise.all(inFlight);
-  return EVENTS / ((performance.now() - t0) / 1000);
+  const rate = EVENTS / ((performance.now() - t0) / 1000);
+  cpuSince(c0, cpuInto);
+  return rate;
 }
 
 // ------------------------------------------------------------------ token verification alone
-function runVerify(): number {
+function runVerify(cpuInto?: number[]): number {
   const all = tokens(localSigner, EVENTS, localItems);
   const nowMs = Date.now();
   let valid = 0;
+  const c0 = process.cpuUsage();
   const t0 = performance.now();
   for (let i = 0; i < EVENTS; i++) if (localSigner.verify('impression', all[i]!, nowMs).kind === 'valid') valid++;
   const rate = EVENTS / ((performance.now() - t0) / 1000);
+  cpuSince(c0, cpuInto);
   if (valid !== EVENTS) throw new Error(`verified ${valid} of ${EVENTS}`);
   return rate;
 }
 
 // ------------------------------------------------------------------ baseline
-async function runBaseline(): Promise<number> {
+async function runBaseline(cpuInto?: number[]): Promise<number> {
   const file = await fsp.open(path.join(work, `plain-${randomBytes(3).toString('hex')}.log`), 'a');
+  const c0 = process.cpuUsage();
   const t0 = performance.now();
   for (let b = 0; b < BATCHES; b++) {
     // The same bytes per event as the service wrote (a sample batch, cycled), framed as the log frames them.
@@ -175,6 +190,7 @@ async function runBaseline(): Promise<number> {
     await file.datasync();
   }
   const rate = EVENTS / ((performance.now() - t0) / 1000);
+  cpuSince(c0, cpuInto);
   await file.close();
   return rate;
 }
@@ -234,9 +250,9 @@ try {
   runVerify();
   await runHttp();
   for (let r = 0; r < ROUNDS; r++) {
-    results.baseline.push(await runBaseline());
-    results.verify.push(runVerify());
-    results.service.push(await runService());
+    results.baseline.push(await runBaseline(cpu.baseline));
+    results.verify.push(runVerify(cpu.verify));
+    results.service.push(await runService(true, cpu.service));
     results.http.push(await runHttp());
     console.log(
       `round ${r + 1}: baseline ${fmt(results.baseline.at(-1)!)}  verify ${fmt(results.verify.at(-1)!)}  ` +
@@ -269,6 +285,15 @@ try {
     `\nservice path, µs per event (all measured rounds): inspectToken ${us(steps.inspect)}, settle (dedup) ` +
       `${us(steps.settle)}, commit (encode + durable append + effects, ${CONCURRENCY} in flight) ${us(steps.commit)}; ` +
       `plain loop ${(1e6 / base).toFixed(2)}, verify alone ${(1e6 / median(results.verify)).toFixed(2)}`,
+  );
+  console.log(
+    `CPU µs per event of this process (median of rounds, user + system, all threads): plain loop ` +
+      `${median(cpu.baseline).toFixed(2)}, verify alone ${median(cpu.verify).toFixed(2)}, service path ` +
+      `${median(cpu.service).toFixed(2)} (one core at 100% would give ${fmt(1e6 / median(cpu.service))} events/s); ` +
+      `load average ${os
+        .loadavg()
+        .map((x) => x.toFixed(1))
+        .join(' ')}`,
   );
 } finally {
   await marquee.stop();

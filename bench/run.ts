@@ -21,6 +21,14 @@ const BENCHES: Record<string, { file: string; what: string; node?: string[] }> =
     file: 'tracking-pixel.ts',
     what: 'GET /t/impression (durable) vs a bare node:http GIF; lag to the report',
   },
+  'url-signer': {
+    file: 'url-signer.ts',
+    what: 'tracking token verify: HMAC and verify vs the previous createHmac code',
+  },
+  'event-codec': {
+    file: 'event-codec.ts',
+    what: 'event encoding per batch: template + one buffer vs JSON.stringify per event',
+  },
   ingest: { file: 'ingest.ts', what: 'batch ingestion events/s (HTTP and service) vs a plain write+fsync loop' },
   'rollup-lag': { file: 'rollup-lag.ts', what: 'rollup consumer throughput and event-to-report lag' },
   'store-list': { file: 'store-list.ts', what: 'paging 100k line items: repository vs raw SQL, both backends' },

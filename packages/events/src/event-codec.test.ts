@@ -1,6 +1,8 @@
+import fc from 'fast-check';
 import { expect, it } from 'vitest';
-import { decodeEvent, EventDecodeError, encodeEvent, toNdjson } from './event-codec.ts';
+import { decodeEvent, EventDecodeError, encodeEvent, encodeEvents, stringifyEvent, toNdjson } from './event-codec.ts';
 import { sampleEvent } from './testing/sample-events.ts';
+import type { TrackingEvent } from './tracking-event.ts';
 
 it('round-trips an event through NDJSON', () => {
   const event = { ...sampleEvent(7), ua: 'Mozilla/5.0 "quoted" \u2028 ünïcode' };
@@ -21,4 +23,74 @@ it('exports records as NDJSON lines', () => {
   const lines = toNdjson(records).toString().split('\n');
   expect(lines.pop()).toBe('');
   expect(lines.map((l) => JSON.parse(l).eventId)).toEqual(['ev-0', 'ev-1', 'ev-2']);
+});
+
+it('encodes a batch to the same bytes as one event at a time, whatever the characters and their place', () => {
+  fc.assert(
+    fc.property(
+      fc.array(fc.option(fc.string({ maxLength: 40, unit: 'binary' }), { nil: undefined }), {
+        minLength: 0,
+        maxLength: 12,
+      }),
+      (uas) => {
+        const events = uas.map((ua, i) => (ua === undefined ? sampleEvent(i) : { ...sampleEvent(i), ua }));
+        const batch = encodeEvents(events);
+        expect(batch.length).toBe(events.length);
+        for (let i = 0; i < events.length; i++) {
+          expect(batch[i]!.id).toBe(events[i]!.eventId);
+          expect(Buffer.from(batch[i]!.data)).toEqual(encodeEvent(events[i]!).data);
+          expect(decodeEvent(batch[i]!.data)).toEqual(events[i]);
+        }
+      },
+    ),
+    { numRuns: 200 },
+  );
+  // A non-ASCII text last, and one too long for a slab.
+  const last = { ...sampleEvent(1), ua: 'é' };
+  const long = { ...sampleEvent(2), ua: 'ü'.repeat(20_000) };
+  const three = encodeEvents([sampleEvent(0), long, last]);
+  expect(three.map((r) => decodeEvent(r.data))).toEqual([sampleEvent(0), long, last]);
+  // Enough events to fill several slabs, a non-ASCII one and an oversized one among them.
+  const many = Array.from({ length: 3_000 }, (_, i) =>
+    i === 1_234 ? long : i % 500 === 7 ? { ...sampleEvent(i), ua: `ü${'€'.repeat(i % 50)}` } : sampleEvent(i),
+  );
+  const encoded = encodeEvents(many);
+  for (let i = 0; i < many.length; i++) {
+    expect(Buffer.from(encoded[i]!.data)).toEqual(encodeEvent(many[i]!).data);
+  }
+  expect(new Set(encoded.map((r) => r.data.buffer)).size).toBeLessThan(20);
+});
+
+it('writes what JSON.stringify writes (the same text for events in the tracking service field order), for any values', () => {
+  const text = fc.string({ maxLength: 20, unit: 'binary' });
+  const optional = {
+    ip: text,
+    ua: text,
+    source: text,
+    pricingModel: fc.constantFrom('cpm', 'cpc', 'cpa', 'flat'),
+    currency: text,
+    rateMicros: fc.integer(),
+    valueMicros: fc.integer(),
+    orderId: text,
+    attribution: fc.constantFrom('click', 'view', ''),
+    name: text,
+  } as const;
+  fc.assert(
+    fc.property(fc.nat(), fc.record(optional, { requiredKeys: [] }), text, fc.double(), (n, extra, id, price) => {
+      const base = sampleEvent(n);
+      // Declared order (sampleEvent's required fields, then the optional ones in OPTIONAL_FIELDS order).
+      const ordered: Record<string, unknown> = { ...base, eventId: id, ip: undefined };
+      delete ordered.ip;
+      for (const k of Object.keys(optional)) if (k in extra) ordered[k] = extra[k as keyof typeof extra];
+      const e = ordered as unknown as TrackingEvent;
+      expect(stringifyEvent(e)).toBe(JSON.stringify(e));
+      // Any other shape: equal once parsed.
+      const odd = { ...e, priceMicros: price, zz: 'unknown key', ip: undefined } as unknown as TrackingEvent;
+      expect(JSON.parse(stringifyEvent(odd))).toEqual(JSON.parse(JSON.stringify(odd)));
+      const reordered = { source: 'x', ...e, kind: 'request' } as TrackingEvent;
+      expect(stringifyEvent(reordered).startsWith('{"kind":"request"')).toBe(true);
+      expect(JSON.parse(stringifyEvent(reordered))).toEqual(JSON.parse(JSON.stringify(reordered)));
+    }),
+    { numRuns: 300 },
+  );
 });

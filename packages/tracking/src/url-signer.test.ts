@@ -99,6 +99,65 @@ describe('UrlSigner', () => {
     expect(s.verify('impression', forged, now)).toEqual({ kind: 'invalid', reason: 'malformed' });
   });
 
+  it('verifies tokens whose MAC was computed with createHmac (every token already issued), any key length', () => {
+    for (const secret of [Buffer.alloc(16, 7), Buffer.alloc(32, 9), Buffer.alloc(100, 3)]) {
+      const s = new UrlSigner([{ kid: 'old', secret }]);
+      const payload = s.sign(claims).split('.')[1]!;
+      const sig = createHmac('sha256', secret).update(payload).digest().subarray(0, 16).toString('base64url');
+      expect(s.sign(claims)).toBe(`old.${payload}.${sig}`);
+      expect(s.verify('impression', `old.${payload}.${sig}`, now)).toEqual({ kind: 'valid', claims, kid: 'old' });
+    }
+  });
+
+  it('accepts only the canonical spelling of a signature (the unused low bits of its last character are zero)', () => {
+    const s = new UrlSigner([k1]);
+    const t = s.sign(claims);
+    const last = t.at(-1)!;
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+    const v = alphabet.indexOf(last);
+    expect(v & 15).toBe(0);
+    for (let low = 1; low < 16; low++) {
+      const other = `${t.slice(0, -1)}${alphabet[v | low]}`;
+      // Same bytes once decoded, another text: refused.
+      expect(Buffer.from(other.split('.')[2]!, 'base64url')).toEqual(Buffer.from(t.split('.')[2]!, 'base64url'));
+      expect(s.verify('impression', other, now)).toMatchObject({ reason: 'bad_signature' });
+    }
+  });
+
+  it('refuses any character outside base64url, in the payload or the signature (no lossy byte conversion)', () => {
+    const s = new UrlSigner([k1]);
+    const t = s.sign(claims);
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 3, max: t.length - 1 }),
+        fc.constantFrom('\u0141', '\u0100', '\u00c1', '\uffff', '\ud800', '=', '+', '/'),
+        (i, ch) => {
+          fc.pre(t[i] !== '.');
+          const altered = t.slice(0, i) + ch + t.slice(i + 1);
+          expect(s.verify('impression', altered, now).kind).toBe('invalid');
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
+
+  it('checks the MAC before decoding: a forged token is bad_signature and carries no claims', () => {
+    const s = new UrlSigner([k1]);
+    const t = s.sign(claims);
+    const forgedPayload = Buffer.from(
+      JSON.stringify([2, ...Array(12).fill('x'), 1, 'cpm', 0, 9e12, null, null]),
+    ).toString('base64url');
+    expect(s.verify('impression', `k1.${forgedPayload}.${t.split('.')[2]}`, now)).toEqual({
+      kind: 'invalid',
+      reason: 'bad_signature',
+    });
+    // Not JSON at all, but shaped like a token: still only the MAC is looked at.
+    expect(s.verify('impression', `k1.WzIsAAAA.${t.split('.')[2]}`, now)).toEqual({
+      kind: 'invalid',
+      reason: 'bad_signature',
+    });
+  });
+
   it('refuses weak keys', () => {
     expect(() => new UrlSigner([])).toThrow();
     expect(() => new UrlSigner([{ kid: 'k', secret: Buffer.alloc(8) }])).toThrow();

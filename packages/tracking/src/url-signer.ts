@@ -13,8 +13,15 @@
  * three more HMACs per ad. Each kind is deduplicated separately per decision (see the tracking service).
  * Version 1 tokens (one MAC per kind: HMAC(secret, event + "." + payload)) still verify until they expire,
  * so an upgrade does not invalidate the URLs already on pages.
+ *
+ * Verification checks the MAC before it decodes anything (a forged token costs one HMAC, no base64 or JSON
+ * work): the shape is checked on the text (three parts, a payload that starts like a version 1 or 2 array),
+ * then the key, then the MAC (constant-time, on the decoded signature bytes, with the encoding required to be
+ * canonical), and only a genuine payload is decoded. The MAC is standard HMAC-SHA256
+ * (hmac-sha256.ts: precomputed pads, one native hash per token), so every token ever issued still verifies.
  */
-import { createHmac, createSecretKey, type KeyObject, randomBytes, timingSafeEqual } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
+import { HmacSha256 } from './hmac-sha256.ts';
 
 export const TRACKING_EVENTS = ['impression', 'viewable', 'click', 'custom'] as const;
 export type TrackingEventKind = (typeof TRACKING_EVENTS)[number];
@@ -70,8 +77,10 @@ export function generateSigningKey(kid: string): SigningKey {
 }
 
 export class UrlSigner {
-  private readonly keys: Map<string, KeyObject>;
-  private readonly current: { readonly kid: string; readonly key: KeyObject };
+  private readonly keys: Map<string, HmacSha256>;
+  private readonly current: { readonly kid: string; readonly mac: HmacSha256 };
+  /** Base64url decoding of a genuine payload (tokens are at most 8 KiB of text). */
+  private readonly decoded = Buffer.allocUnsafe(8192);
 
   /** `keys`: all keys that may verify; the first is the one that signs (the newest). */
   constructor(keys: readonly SigningKey[]) {
@@ -80,9 +89,9 @@ export class UrlSigner {
       if (!KID_RE.test(k.kid)) throw new RangeError(`bad key id "${k.kid}"`);
       if (k.secret.length < 16) throw new RangeError(`key "${k.kid}" is shorter than 128 bits`);
     }
-    // KeyObjects: createHmac does not copy and import the raw secret on every call.
-    this.keys = new Map(keys.map((k) => [k.kid, createSecretKey(k.secret)]));
-    this.current = { kid: keys[0]!.kid, key: this.keys.get(keys[0]!.kid)! };
+    // One HMAC state per key (pads precomputed): no Hmac object and no key import per token.
+    this.keys = new Map(keys.map((k) => [k.kid, new HmacSha256(k.secret)]));
+    this.current = { kid: keys[0]!.kid, mac: this.keys.get(keys[0]!.kid)! };
   }
 
   /**
@@ -94,46 +103,139 @@ export class UrlSigner {
   sign(a: TrackingClaims | TrackingEventKind, b?: TrackingClaims): string {
     const claims = typeof a === 'string' ? b! : a;
     const payload = encodeClaims(claims);
-    return `${this.current.kid}.${payload}.${mac(this.current.key, payload)}`;
+    const mac = this.current.mac;
+    if (!mac.macText(payload)) throw new RangeError('claims too long for a tracking token');
+    return `${this.current.kid}.${payload}.${mac.digest(SIG_BYTES).toString('base64url')}`;
   }
 
   verify(event: TrackingEventKind, token: string, nowMs: number): VerifyResult {
-    if (typeof token !== 'string' || token.length > 8192) return { kind: 'invalid', reason: 'malformed' };
+    if (typeof token !== 'string' || token.length > 8192) return MALFORMED;
     const a = token.indexOf('.');
     const b = token.lastIndexOf('.');
-    if (a <= 0 || b <= a) return { kind: 'invalid', reason: 'malformed' };
+    // Shape first, on the text: three parts, a payload that starts as a version 1 or 2 array.
+    if (a <= 0 || b <= a) return MALFORMED;
+    const version = token.startsWith(V2_PREFIX, a + 1) ? 2 : token.startsWith(V1_PREFIX, a + 1) ? 1 : 0;
+    if (version === 0) return MALFORMED;
     const kid = token.slice(0, a);
-    const payload = token.slice(a + 1, b);
-    const sig = token.slice(b + 1);
-    const decoded = decodeClaims(payload);
-    if (!decoded) return { kind: 'invalid', reason: 'malformed' };
-    const { claims, version } = decoded;
     const key = this.keys.get(kid);
-    if (!key) return { kind: 'invalid', reason: 'unknown_key', claims };
-    // Compare the text, not decoded bytes: base64 ignores the low bits of the last character,
-    // so two different strings can decode to the same bytes.
-    const expected = Buffer.from(version === 1 ? macV1(key, event, payload) : mac(key, payload));
-    const given = Buffer.from(sig);
-    if (given.length !== expected.length || !timingSafeEqual(given, expected)) {
-      return { kind: 'invalid', reason: 'bad_signature', claims };
+    if (!key) return UNKNOWN_KEY;
+    const payload = token.slice(a + 1, b);
+    if (token.length - b - 1 !== SIG_CHARS) {
+      // A signature of the wrong size cannot match. Told apart as before: bad_signature when the payload reads as
+      // claims (a character appended to a URL), malformed when not. Only this shape costs a decode; a forgery
+      // with a signature of the right size costs the MAC alone.
+      return B64URL_RE.test(payload) && this.decodeClaims(payload, version) ? BAD_SIGNATURE : MALFORMED;
     }
+    // The MAC before any decoding. Version 1: HMAC(secret, event + "." + payload); version 2: HMAC(secret, payload).
+    if (!key.macText(payload, version === 1 ? `${event}.` : '') || !signatureMatches(token, b + 1, key.out)) {
+      return BAD_SIGNATURE;
+    }
+    const claims = this.decodeClaims(payload, version);
+    if (!claims) return MALFORMED; // genuinely signed but unreadable: only if a signer wrote it so
     if (claims.exp < nowMs) return { kind: 'invalid', reason: 'expired', claims };
     return { kind: 'valid', claims, kid };
   }
+
+  /** Parses and shape-checks a genuine payload; anything odd is undefined, never an exception. */
+  private decodeClaims(payload: string, version: 1 | 2): TrackingClaims | undefined {
+    const buf = this.decoded;
+    // Into a reused buffer (no allocation); the payload was checked by its MAC, so it is what a signer wrote.
+    const n = buf.write(payload, 0, 'base64url');
+    let value: unknown;
+    try {
+      value = JSON.parse(buf.toString('utf8', 0, n));
+    } catch {
+      return undefined;
+    }
+    if (!Array.isArray(value) || value.length !== N + 7 || value[0] !== version) return undefined;
+    for (let i = 1; i <= N; i++) {
+      const v = value[i];
+      if (typeof v !== 'string' || v.length > 512) return undefined;
+    }
+    const priceMicros = value[N + 1];
+    const pricingModel = value[N + 2];
+    const iat = value[N + 3];
+    const exp = value[N + 4];
+    const url = value[N + 5];
+    const name = value[N + 6];
+    if (!Number.isSafeInteger(priceMicros) || (priceMicros as number) < 0) return undefined;
+    if (!Number.isSafeInteger(iat) || !Number.isSafeInteger(exp)) return undefined;
+    if (typeof pricingModel !== 'string' || !PRICING.has(pricingModel)) return undefined;
+    if (url !== null && (typeof url !== 'string' || !/^https?:\/\//.test(url) || url.length > 4096)) return undefined;
+    if (name !== null && (typeof name !== 'string' || name.length > 128)) return undefined;
+    // One literal of a fixed shape (positions of STRING_FIELDS), the optional fields only when present.
+    const v = value as string[];
+    const claims: Mutable<TrackingClaims> = {
+      decisionId: v[1]!,
+      lineItemId: v[2]!,
+      creativeId: v[3]!,
+      campaignId: v[4]!,
+      advertiserId: v[5]!,
+      placementId: v[6]!,
+      siteId: v[7]!,
+      publisherId: v[8]!,
+      currency: v[9]!,
+      userKey: v[10]!,
+      country: v[11]!,
+      device: v[12]!,
+      priceMicros: priceMicros as number,
+      pricingModel: pricingModel as TrackingClaims['pricingModel'],
+      iat: iat as number,
+      exp: exp as number,
+    };
+    if (url !== null) claims.url = url as string;
+    if (name !== null) claims.name = name as string;
+    return claims;
+  }
 }
 
-function mac(key: KeyObject, payload: string): string {
-  return createHmac('sha256', key).update(payload).digest().subarray(0, SIG_BYTES).toString('base64url');
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+const MALFORMED: VerifyResult = Object.freeze({ kind: 'invalid', reason: 'malformed' });
+const UNKNOWN_KEY: VerifyResult = Object.freeze({ kind: 'invalid', reason: 'unknown_key' });
+const BAD_SIGNATURE: VerifyResult = Object.freeze({ kind: 'invalid', reason: 'bad_signature' });
+
+const B64URL_RE = /^[A-Za-z0-9_-]+$/;
+/** Base64url of SIG_BYTES bytes, unpadded. */
+const SIG_CHARS = Math.ceil((SIG_BYTES * 8) / 6);
+/** base64url('[2,') and base64url('[1,'): how every version 2 and version 1 payload starts. */
+const V2_PREFIX = Buffer.from('[2,').toString('base64url');
+const V1_PREFIX = Buffer.from('[1,').toString('base64url');
+
+/** Base64url alphabet value of each ASCII code; 64 marks a character outside it. */
+const B64 = new Uint8Array(128).fill(64);
+for (let i = 0; i < 64; i++) {
+  B64['ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_'.charCodeAt(i)] = i;
 }
 
-function macV1(key: KeyObject, event: string, payload: string): string {
-  return createHmac('sha256', key)
-    .update(event)
-    .update('.')
-    .update(payload)
-    .digest()
-    .subarray(0, SIG_BYTES)
-    .toString('base64url');
+/**
+ * Whether `token[from..]` (SIG_CHARS characters) is the canonical base64url of the first SIG_BYTES bytes of
+ * `mac` (big-endian words). Constant time in the content: no early exit, every character is looked at.
+ * Canonical: the unused low bits of the last character must be zero, so exactly one text matches (base64
+ * decoders ignore those bits; a second spelling of the same signature would be another token for dedup).
+ */
+function signatureMatches(token: string, from: number, mac: Int32Array): boolean {
+  let diff = 0;
+  let acc = 0;
+  let bits = 0;
+  let byte = 0;
+  for (let i = 0; i < SIG_CHARS; i++) {
+    const c = token.charCodeAt(from + i);
+    const v = B64[c & 127]! | (c > 127 ? 64 : 0);
+    diff |= v & 64;
+    acc = (acc << 6) | (v & 63);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      const got = (acc >>> bits) & 255;
+      const want = (mac[byte >> 2]! >>> (24 - 8 * (byte & 3))) & 255;
+      diff |= got ^ want;
+      byte++;
+      acc &= (1 << bits) - 1;
+    }
+  }
+  diff |= acc; // the leftover low bits of the last character
+  return diff === 0;
 }
 
 const STRING_FIELDS = [
@@ -162,34 +264,3 @@ function encodeClaims(c: TrackingClaims): string {
 }
 
 const N = STRING_FIELDS.length;
-
-/** Parses and shape-checks a payload; anything odd is "malformed", never an exception. */
-function decodeClaims(payload: string): { claims: TrackingClaims; version: 1 | 2 } | undefined {
-  if (!/^[A-Za-z0-9_-]+$/.test(payload)) return undefined;
-  let value: unknown;
-  try {
-    value = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8'));
-  } catch {
-    return undefined;
-  }
-  if (!Array.isArray(value) || value.length !== N + 7 || (value[0] !== VERSION && value[0] !== 1)) return undefined;
-  const out: Record<string, unknown> = {};
-  for (let i = 0; i < N; i++) {
-    const v = value[i + 1];
-    if (typeof v !== 'string' || v.length > 512) return undefined;
-    out[STRING_FIELDS[i]!] = v;
-  }
-  const [priceMicros, pricingModel, iat, exp, url, name] = value.slice(N + 1) as unknown[];
-  if (!Number.isSafeInteger(priceMicros) || (priceMicros as number) < 0) return undefined;
-  if (!Number.isSafeInteger(iat) || !Number.isSafeInteger(exp)) return undefined;
-  if (typeof pricingModel !== 'string' || !PRICING.has(pricingModel)) return undefined;
-  if (url !== null && (typeof url !== 'string' || !/^https?:\/\//.test(url) || url.length > 4096)) return undefined;
-  if (name !== null && (typeof name !== 'string' || name.length > 128)) return undefined;
-  out.priceMicros = priceMicros;
-  out.pricingModel = pricingModel;
-  out.iat = iat;
-  out.exp = exp;
-  if (url !== null) out.url = url;
-  if (name !== null) out.name = name;
-  return { claims: out as unknown as TrackingClaims, version: value[0] as 1 | 2 };
-}
