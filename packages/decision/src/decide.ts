@@ -9,10 +9,10 @@
  *      tie-break;
  *   4. selection with the same-advertiser rule, then the clearing price and creative rotation.
  */
-import { type Creative, creativeFitsPlacement, mulDiv, type PricingModel, type Priority } from '@marquee/core';
+import { type Creative, creativeFitsPlacement, type PricingModel, type Priority } from '@marquee/core';
 import { placeAssignment, RequestQuery, requestAssignment, timeValues } from './assignment.ts';
 import type { DecisionRequest } from './decision-request.ts';
-import { FixedPriorPredictor } from './fixed-prior-predictor.ts';
+import { ecpmMicros, mulDivFloor } from './ecpm.ts';
 import { ALWAYS_ALLOW, type FrequencyCapView, NO_CAPS, type PacingGate, type RatePredictor } from './ports.ts';
 import type { NoFillReason, RejectReason } from './reasons.ts';
 import type { Rng } from './rng.ts';
@@ -29,6 +29,11 @@ import type { Assignment } from './targeting-scan.ts';
 export interface DecidePorts {
   readonly frequencyCaps?: FrequencyCapView;
   readonly pacing?: PacingGate;
+  /**
+   * Default: the snapshot's (SnapshotOptions.predictor), whose ceilings the index's rank bounds
+   * were computed with. Another predictor is honoured, but decide() then verifies every index
+   * candidate ('full-index') instead of stopping early.
+   */
   readonly predictor?: RatePredictor;
   /**
    * 'scan' evaluates every line item's tree: the benchmark's baseline. 'index' (default) walks the
@@ -78,7 +83,6 @@ export interface Decision {
   readonly explain?: readonly ExplainEntry[];
 }
 
-const DEFAULT_PREDICTOR = new FixedPriorPredictor();
 const MAX_COUNT = 10;
 
 interface Eligible {
@@ -144,7 +148,7 @@ export function decide(
     rng,
     caps: ports.frequencyCaps ?? NO_CAPS,
     pacing: ports.pacing ?? ALWAYS_ALLOW,
-    predictor: ports.predictor ?? DEFAULT_PREDICTOR,
+    predictor: ports.predictor ?? snapshot.predictor,
     trace,
     traceFilter: typeof explain === 'object' ? new Set(explain.lineItemIds) : undefined,
     salt: (rng() * 4294967296) >>> 0,
@@ -156,10 +160,12 @@ export function decide(
     for (const [id, reason] of snapshot.excluded) note(ctx, null, id, reason);
   }
   const scan = ports.matcher === 'scan' || trace !== undefined;
-  const ranked = ports.matcher === 'full-index' ? undefined : snapshot.index.ranked;
-  // The ranked walk stamps the request's values straight into the index (RequestQuery); the other
-  // paths match an Assignment Map.
-  const base = scan || !ranked ? requestAssignment(request, snapshot, nowMs) : undefined;
+  // The ranked walk's bounds hold for the snapshot's predictor only.
+  const ranked =
+    ports.matcher === 'full-index' || ctx.predictor !== snapshot.predictor ? undefined : snapshot.index.ranked;
+  // The index paths stamp the request's values straight into the index (RequestQuery); the scan
+  // and explain match an Assignment Map.
+  const base = scan ? requestAssignment(request, snapshot, nowMs) : undefined;
   const time = base === undefined ? timeValues(snapshot, nowMs) : undefined;
   const out: PlacementDecision[] = [];
   for (const pr of request.placements) {
@@ -182,22 +188,35 @@ export function decide(
   return trace ? { placements: out, explain: trace } : { placements: out };
 }
 
-/** The request's index candidates that have frequency caps: whose counters to prefetch (from the capped-only index). */
+/**
+ * The request's index candidates that have frequency caps: whose counters to prefetch (from the
+ * capped-only index, through the query path: no attribute Map is built per request).
+ */
 export function cappedCandidates(
   request: DecisionRequest,
   snapshot: ServingSnapshot,
   nowMs: number,
 ): ServingLineItem[] {
-  const base = requestAssignment(request, snapshot, nowMs);
-  const ids = new Set<ServingLineItem>();
-  for (const pr of request.placements) {
-    const sp = snapshot.placements.get(pr.placementId);
+  const index = snapshot.cappedIndex;
+  const time = timeValues(snapshot, nowMs);
+  const out: ServingLineItem[] = [];
+  // Several placements may match one line item: listed once (a Set only when there are several).
+  let seen: Set<ServingLineItem> | undefined;
+  for (let p = 0; p < request.placements.length; p++) {
+    const sp = snapshot.placements.get(request.placements[p]!.placementId);
     if (!sp?.active) continue;
-    const index = snapshot.cappedIndex;
-    const n = index.match(placeAssignment(base, request, sp));
-    for (let i = 0; i < n; i++) ids.add(snapshot.lineItems[index.out[i]!]!);
+    const n = index.matchQuery(new RequestQuery(request, sp, time, snapshot, nowMs));
+    if (n > 0 && out.length > 0) seen ??= new Set(out);
+    for (let i = 0; i < n; i++) {
+      const sli = snapshot.lineItems[index.out[i]!]!;
+      if (seen === undefined) out.push(sli);
+      else if (!seen.has(sli)) {
+        seen.add(sli);
+        out.push(sli);
+      }
+    }
   }
-  return [...ids];
+  return out;
 }
 
 function note(ctx: Ctx, placementId: string | null, lineItemId: string, reason: RejectReason | 'won', ecpm?: number) {
@@ -217,23 +236,16 @@ function decidePlacement(
 ): PlacementDecision {
   const { snapshot } = ctx;
   if (ctx.trace) return decideExplained(ctx, sp, q.assignment(), count);
-  let n: number;
-  let cands: Int32Array;
-  if (!scan && ranked) {
-    n = ranked.beginQuery(q);
+  if (!scan) {
+    const n = ranked ? ranked.beginQuery(q) : snapshot.index.matchQuery(q);
     return selectLazy(ctx, sp, q, count, snapshot.index.out, n, ranked);
   }
   const a = q.assignment();
-  if (scan) {
-    cands = scanOut(snapshot.lineItems.length);
-    n = 0;
-    const all = snapshot.lineItems;
-    const dead = snapshot.layers.dead;
-    for (let i = 0; i < all.length; i++) if (dead[i] !== 1 && all[i]!.matchTree(a)) cands[n++] = i;
-  } else {
-    n = snapshot.index.match(a);
-    cands = snapshot.index.out;
-  }
+  const cands = scanOut(snapshot.lineItems.length);
+  let n = 0;
+  const all = snapshot.lineItems;
+  const dead = snapshot.layers.dead;
+  for (let i = 0; i < all.length; i++) if (dead[i] !== 1 && all[i]!.matchTree(a)) cands[n++] = i;
   return selectLazy(ctx, sp, q, count, cands, n, undefined);
 }
 
@@ -523,32 +535,12 @@ function blocked(c: ServingCreative, sp: ServingPlacement): boolean {
   return false;
 }
 
-/**
- * eCPM in integer micros per thousand impressions:
- *   cpm: the rate; cpc: rate x CTR x 1000; cpa: rate x CTR x CVR x 1000;
- *   flat: the daily fee itself, which ranks it ahead of nearly every priced line item of its tier.
- * Rates are in ppm, so cpc = rate * ctrPpm / 1000 and cpa = rate * ctrPpm * cvrPpm / 10^9, rounded down.
- */
+/** The line item's eCPM for this placement (ecpm.ts), with the predicted rates for CPC and CPA. */
 function ecpmOf(ctx: Ctx, sli: ServingLineItem, sp: ServingPlacement): number {
-  switch (sli.pricingModel) {
-    case 'cpm':
-    case 'flat':
-      return sli.rateMicros;
-    case 'cpc':
-      return mulDivFloor(sli.rateMicros, ctx.predictor.ctrPpm(sli, sp), 1000);
-    case 'cpa': {
-      const ctr = ctx.predictor.ctrPpm(sli, sp);
-      const cvr = ctx.predictor.cvrPpm(sli, sp);
-      const p = sli.rateMicros * ctr * cvr;
-      return p <= Number.MAX_SAFE_INTEGER ? Math.floor(p / 1e9) : mulDiv(mulDiv(sli.rateMicros, ctr, 1), cvr, 1e9);
-    }
-  }
-}
-
-/** a * b / c rounded down; exact in doubles below 2^53, BigInt above. */
-function mulDivFloor(a: number, b: number, c: number): number {
-  const p = a * b;
-  return p <= Number.MAX_SAFE_INTEGER ? Math.floor(p / c) : mulDiv(a, b, c);
+  const model = sli.pricingModel;
+  if (model === 'cpm' || model === 'flat') return sli.rateMicros;
+  const ctr = ctx.predictor.ctrPpm(sli, sp);
+  return ecpmMicros(model, sli.rateMicros, ctr, model === 'cpa' ? ctx.predictor.cvrPpm(sli, sp) : 0);
 }
 
 /**
