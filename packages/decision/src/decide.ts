@@ -131,6 +131,13 @@ interface Ctx {
   /** Advertisers and line items already serving in this request. */
   readonly usedAdvertisers: string[];
   readonly usedLineItems: string[];
+  /**
+   * Whether the request can choose more than one ad (several placements, a count above 1) or
+   * explains: then the lists above hold the chosen ads; else the one chosen ad is `sole` (a single
+   * ad's decision allocates no lists).
+   */
+  readonly track: boolean;
+  sole: ServingLineItem | undefined;
 }
 
 export function decide(
@@ -155,6 +162,8 @@ export function decide(
     slot: 0,
     usedAdvertisers: [],
     usedLineItems: [],
+    track: trace !== undefined || request.placements.length > 1 || (request.placements[0]?.count ?? 1) >= 2,
+    sole: undefined,
   };
   if (trace) {
     for (const [id, reason] of snapshot.excluded) note(ctx, null, id, reason);
@@ -167,15 +176,16 @@ export function decide(
   // and explain match an Assignment Map.
   const base = scan ? requestAssignment(request, snapshot, nowMs) : undefined;
   const time = base === undefined ? timeValues(snapshot, nowMs) : undefined;
-  const out: PlacementDecision[] = [];
-  for (const pr of request.placements) {
+  const out = new Array<PlacementDecision>(request.placements.length);
+  for (let p = 0; p < out.length; p++) {
+    const pr = request.placements[p]!;
     const sp = snapshot.placements.get(pr.placementId);
     if (!sp) {
-      out.push({ kind: 'no_fill', placementId: pr.placementId, reason: 'unknown_placement' });
+      out[p] = { kind: 'no_fill', placementId: pr.placementId, reason: 'unknown_placement' };
       continue;
     }
     if (!sp.active) {
-      out.push({ kind: 'no_fill', placementId: sp.id, reason: 'inactive_placement' });
+      out[p] = { kind: 'no_fill', placementId: sp.id, reason: 'inactive_placement' };
       continue;
     }
     const q =
@@ -183,7 +193,7 @@ export function decide(
         ? new RequestQuery(request, sp, time!, snapshot, nowMs)
         : new RequestQuery(request, sp, undefined, snapshot, nowMs, placeAssignment(base, request, sp));
     const count = Math.min(MAX_COUNT, Math.max(1, Math.floor(pr.count ?? 1)));
-    out.push(decidePlacement(ctx, sp, q, count, scan, ranked));
+    out[p] = decidePlacement(ctx, sp, q, count, scan, ranked);
   }
   return trace ? { placements: out, explain: trace } : { placements: out };
 }
@@ -256,6 +266,8 @@ function scanOut(size: number): Int32Array {
 }
 
 // Scratch of the lazy selection (decide is synchronous: one set serves every call).
+const wIdx = new Int32Array(MAX_COUNT);
+const wBid = new Float64Array(MAX_COUNT);
 let hIdx = new Int32Array(256);
 let hKey = new Float64Array(256);
 let hTie = new Float64Array(256);
@@ -360,21 +372,25 @@ function selectLazy(
   if (cursor) refill(ctx, sp, q, cursor);
   if (hSize === 0) return { kind: 'no_fill', placementId: sp.id, reason: 'no_match' };
   const allowSame = sp.placement.allowSameAdvertiser;
-  const winners: ServingLineItem[] = [];
-  const bids: number[] = [];
-  while (hSize > 0 && winners.length < count) {
+  // Winners (line item positions) and their bids, in scratch arrays (count <= MAX_COUNT).
+  const winners = wIdx;
+  const bids = wBid;
+  let nw = 0;
+  while (hSize > 0 && nw < count) {
     const sli = pop(ctx, sp, q, cursor);
     if (excluded(ctx, sli, allowSame)) continue;
     const r = check(ctx, sp, sli);
     if (typeof r !== 'number') continue;
-    winners.push(sli);
-    bids.push(r);
-    ctx.usedAdvertisers.push(sli.advertiserId);
-    ctx.usedLineItems.push(sli.id);
+    winners[nw] = sli.idx;
+    bids[nw++] = r;
+    if (ctx.track) {
+      ctx.usedAdvertisers.push(sli.advertiserId);
+      ctx.usedLineItems.push(sli.id);
+    } else ctx.sole = sli;
   }
-  if (winners.length === 0) return { kind: 'no_fill', placementId: sp.id, reason: 'no_eligible' };
+  if (nw === 0) return { kind: 'no_fill', placementId: sp.id, reason: 'no_eligible' };
   // Runner-up of winner k: winner k+1 when in the same tier; for the last, the next eligible one.
-  const last = winners[winners.length - 1]!;
+  const last = all[winners[nw - 1]!]!;
   let lastRunner = -1;
   if (floorApplies(last) && sp.placement.auction === 'second_price') {
     while (hSize > 0 && all[hIdx[heap[0]!]!]!.tier === last.tier) {
@@ -387,12 +403,11 @@ function selectLazy(
       }
     }
   }
-  const ads: Ad[] = [];
-  for (let k = 0; k < winners.length; k++) {
-    const w = winners[k]!;
-    const next = winners[k + 1];
-    const runner = next === undefined ? lastRunner : next.tier === w.tier ? bids[k + 1]! : -1;
-    ads.push(toAd(ctx, sp, w, bids[k]!, runner));
+  const ads = new Array<Ad>(nw);
+  for (let k = 0; k < nw; k++) {
+    const w = all[winners[k]!]!;
+    const runner = k + 1 === nw ? lastRunner : all[winners[k + 1]!]!.tier === w.tier ? bids[k + 1]! : -1;
+    ads[k] = toAd(ctx, sp, w, bids[k]!, runner);
   }
   return { kind: 'filled', placementId: sp.id, ads };
 }
@@ -408,6 +423,14 @@ function pop(ctx: Ctx, sp: ServingPlacement, q: RequestQuery, cursor: RankedCurs
 
 /** The same-line-item and same-advertiser rules, against the ads already chosen in the request. */
 function excluded(ctx: Ctx, sli: ServingLineItem, allowSame: boolean): RejectReason | undefined {
+  if (!ctx.track) {
+    const w = ctx.sole;
+    if (w === undefined) return undefined;
+    if (w.id === sli.id) return 'same_line_item';
+    return !allowSame && !sli.allowSameAdvertiser && w.advertiserId === sli.advertiserId
+      ? 'same_advertiser'
+      : undefined;
+  }
   if (ctx.usedLineItems.length === 0) return undefined;
   if (ctx.usedLineItems.includes(sli.id)) return 'same_line_item';
   if (!allowSame && !sli.allowSameAdvertiser && ctx.usedAdvertisers.includes(sli.advertiserId)) {
