@@ -17,7 +17,9 @@ import {
   buildServingSnapshot,
   type DecisionRequest,
   decide,
+  FixedPriorPredictor,
   mulberry32,
+  type RatePredictor,
   rebuildSteps,
   runInSlices,
   type ServingSnapshot,
@@ -112,6 +114,10 @@ async function servingLatency(
   return `${q(0.5)} / ${q(0.99)} / ${lat[lat.length - 1]!.toFixed(1)}`;
 }
 
+/** The default predictor's rates without its ceilings (RatePredictor.maxCtrPpm / maxCvrPpm). */
+const prior = new FixedPriorPredictor();
+const tierBounds: RatePredictor = { ctrPpm: (li) => prior.ctrPpm(li), cvrPpm: (li) => prior.cvrPpm(li) };
+
 const sizes = process.argv[2] ? [Number(process.argv[2])] : [1_000, 10_000, 100_000];
 // The machine is shared: print how fast it is right now (1e8 additions take ~70-100 ms on an idle core here).
 {
@@ -123,7 +129,7 @@ const sizes = process.argv[2] ? [Number(process.argv[2])] : [1_000, 10_000, 100_
 }
 if (!gc) console.log('(run node with --expose-gc for heap figures)');
 console.log(
-  'line items | build ms | update ms, 1 | update ms, 500 | sliced rebuild ms (longest slice) | cand/req | fill | keyed index dec/s | keyed, no early stop | Whang dec/s | scan dec/s | keyed/scan | Whang/scan',
+  'line items | build ms | update ms, 1 | update ms, 500 | sliced rebuild ms (longest slice) | cand/req | fill | keyed index dec/s | keyed, no early stop | keyed, tier bounds | keyed/tier bd | Whang dec/s | scan dec/s | keyed/scan | Whang/scan',
 );
 const latencyLines: string[] = [];
 for (const size of sizes) {
@@ -169,13 +175,20 @@ for (const size of sizes) {
   if (rebuilt.lineItems.length !== snap.lineItems.length) throw new Error('rebuild lost line items');
 
   const cands = candidates(snap, net.requests);
-  // The default path (ranked walk, early termination) and the full candidate verification it replaced, alternating.
+  // The same rates without ceilings: CPC / CPA line items get the best rank bound of their tier (the
+  // bound before 2026-11-27 14:00), so the ranked walk looks at all of them before any CPM one.
+  const tierSnap = buildServingSnapshot(net.snapshot, { nowMs: NOW, predictor: tierBounds });
+  // The default path (ranked walk, early termination), the full candidate verification it replaced,
+  // and the ranked walk with tier bounds, alternating.
   const idx1 = rate(snap, net.requests, 'index', 1500);
   const full1 = rate(snap, net.requests, 'full-index', 1500);
+  const tier1 = rate(tierSnap, net.requests, 'index', 1500);
   const idx2 = rate(snap, net.requests, 'index', 1500);
   const full2 = rate(snap, net.requests, 'full-index', 1500);
+  const tier2 = rate(tierSnap, net.requests, 'index', 1500);
   const idx = { perSec: (idx1.perSec + idx2.perSec) / 2, fill: idx1.fill };
   const full = { perSec: (full1.perSec + full2.perSec) / 2 };
+  const tier = { perSec: (tier1.perSec + tier2.perSec) / 2 };
   const whangSnap = buildServingSnapshot(net.snapshot, { nowMs: NOW, index: 'conjunction' });
   const whang = rate(whangSnap, net.requests, 'index', 2000);
   const scan = rate(snap, net.requests, 'scan', size >= 100_000 ? 4000 : 2000);
@@ -193,6 +206,8 @@ for (const size of sizes) {
       `${(idx.fill * 100).toFixed(0)}%`.padStart(4),
       num(idx.perSec).padStart(17),
       num(full.perSec).padStart(20),
+      num(tier.perSec).padStart(17),
+      `${(idx.perSec / tier.perSec).toFixed(2)}x`.padStart(13),
       num(whang.perSec).padStart(11),
       num(scan.perSec).padStart(10),
       `${(idx.perSec / scan.perSec).toFixed(0)}x`.padStart(10),
