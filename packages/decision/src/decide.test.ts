@@ -1,4 +1,5 @@
 import type { FrequencyCap, LineItem, Placement, Publisher } from '@marquee/core';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { placeAssignment, RequestQuery, requestAssignment, timeValues } from './assignment.ts';
 import { BudgetPacingGate, InMemorySpendCounters } from './budget-pacing-gate.ts';
@@ -14,9 +15,16 @@ import type { DecisionRequest } from './decision-request.ts';
 import { FixedPriorPredictor } from './fixed-prior-predictor.ts';
 import * as f from './fixtures.ts';
 import { KeyedConjunctionIndex } from './keyed-conjunction-index.ts';
-import type { FrequencyCapView } from './ports.ts';
+import type { FrequencyCapView, RatePredictor } from './ports.ts';
 import { mulberry32 } from './rng.ts';
-import { applyChanges, buildServingSnapshot, type IndexKind, type ServingSnapshot } from './serving-snapshot.ts';
+import {
+  applyChanges,
+  buildServingSnapshot,
+  type IndexKind,
+  rankBound,
+  rankKey,
+  type ServingSnapshot,
+} from './serving-snapshot.ts';
 
 const NOW = Date.parse('2026-03-02T12:00:00Z'); // a Monday
 
@@ -27,6 +35,8 @@ interface World {
   placements?: Partial<Placement>;
   publisher?: Partial<Publisher>;
   extraCreatives?: ReturnType<typeof f.creative>[];
+  /** The snapshot's predictor (its ceilings make the CPC / CPA rank bounds). */
+  predictor?: RatePredictor;
 }
 
 /** Advertiser adv_x has campaign cmp_x and creative cr_x (300x250 banner). */
@@ -63,7 +73,7 @@ function world(w: World, index: IndexKind = 'keyed'): ServingSnapshot {
         f.placement('plc_off', 'site_1', 'pub_1', { status: 'paused' }),
       ],
     }),
-    { index },
+    { index, predictor: w.predictor },
   );
 }
 
@@ -421,6 +431,13 @@ describe('decide: auction prices', () => {
       ],
     });
     expect(price(s).clearingEcpmMicros).toBe(0);
+    // One ad asked for: the winner's own advertiser cannot be its runner-up, unless that line item allows it.
+    const same = (o: Partial<LineItem>) =>
+      world({
+        lineItems: [li('li_a', 'a', { rateMicros: 5_000_000 }), li('li_a2', 'a', { rateMicros: 4_500_000, ...o })],
+      });
+    expect(price(same({})).clearingEcpmMicros).toBe(0);
+    expect(price(same({ allowSameAdvertiser: true })).clearingEcpmMicros).toBe(4_500_001);
   });
   it('several slots: each pays the next one down (generalised second price)', () => {
     const s = world({
@@ -615,9 +632,16 @@ describe('snapshot updates', () => {
       }
       const floorMicros = pick([0, 900_000, 1_500_000]);
       const auction = pick(['first_price', 'second_price'] as const);
-      const s = world({ lineItems: items, placements: { floorMicros, auction } });
+      // The snapshot's predictor, with per line item rates: its ceilings order the CPC / CPA candidates.
+      const perLineItem = new Map(
+        items
+          .filter(() => rng() < 0.3)
+          .map((x) => [x.id, { ctrPpm: pick([500, 4_000]), cvrPpm: pick([5_000, 90_000]) }]),
+      );
+      const predictor = new FixedPriorPredictor({ ctrPpm: 2_000, perLineItem });
+      const s = world({ lineItems: items, placements: { floorMicros, auction }, predictor });
       // The same network reached through an incremental update (a layered index: base minus dead, plus delta).
-      const first = world({ lineItems: items.slice(0, n - 5), placements: { floorMicros, auction } });
+      const first = world({ lineItems: items.slice(0, n - 5), placements: { floorMicros, auction }, predictor });
       let seq = first.seq;
       const layered = applyChanges(first, [
         ...items.slice(n - 5).map((x) => f.change(++seq, 'lineItem', x)),
@@ -633,7 +657,7 @@ describe('snapshot updates', () => {
           keywords: keywords.filter(() => rng() < 0.3),
           placements: [{ placementId: 'plc_1', count: 1 + Math.floor(rng() * 3) }, { placementId: 'plc_2' }],
         });
-        const ports: DecidePorts = { frequencyCaps: caps, predictor: new FixedPriorPredictor({ ctrPpm: 2_000 }) };
+        const ports: DecidePorts = { frequencyCaps: caps };
         const scanned = run(s, r, { ...ports, matcher: 'scan' }, q);
         expect(s.index.ranked).toBeDefined();
         // Ranked walks only (eagerEntries 0), and short lists verified at once (the default threshold).
@@ -648,6 +672,9 @@ describe('snapshot updates', () => {
           }
         }
         expect(run(s, r, { ...ports, matcher: 'full-index' }, q)).toEqual(scanned);
+        // The same rates from another predictor object: no early stop (its ceilings are not the index's), same outcome.
+        const other = { ...ports, predictor: new FixedPriorPredictor({ ctrPpm: 2_000, perLineItem }) };
+        expect(run(s, r, { ...other, matcher: 'index' }, q)).toEqual(scanned);
         expect(run(s, { ...r, explain: true }, ports, q).placements).toEqual(scanned.placements);
         // The caps prefetch (capped-only index) names exactly the capped line items whose targeting matches.
         const want = new Set<string>();
@@ -729,5 +756,137 @@ describe('snapshot updates', () => {
         KeyedConjunctionIndex.eagerEntries = saved;
       }
     }
+  });
+});
+
+describe('decide: CPC / CPA rank bounds from the predictor ceilings (pruning)', () => {
+  const COUNTRIES = ['US', 'FR', 'DE'];
+  const KEYWORDS = ['k1', 'k2', 'k3'];
+  const leaf = fc.oneof(
+    fc.subarray(COUNTRIES, { minLength: 1 }).map((values) => ({ dimension: 'country' as const, values })),
+    fc.subarray(KEYWORDS, { minLength: 1 }).map((values) => ({ dimension: 'keyword' as const, values })),
+    fc.constantFrom('mobile', 'desktop').map((v) => ({ dimension: 'device' as const, values: [v] })),
+  );
+  const targeting: fc.Arbitrary<LineItem['targeting']> = fc.oneof(
+    fc.constant(null),
+    leaf,
+    fc.tuple(leaf, leaf).map(([x, y]) => ({ and: [x, y] })),
+    fc.tuple(leaf, leaf).map(([x, y]) => ({ or: [x, y] })),
+    fc.tuple(leaf, leaf).map(([x, y]) => ({ and: [x, { not: y }] })),
+  );
+  const spec = fc.record({
+    adv: fc.constantFrom('a', 'a', 'b', 'c'), // same-advertiser rivals are common
+    // Mostly CPC / CPA: the pricing models whose bounds come from the ceilings. Few distinct rates: ties.
+    pricingModel: fc.constantFrom('cpm', 'cpc', 'cpc', 'cpa', 'cpa', 'flat'),
+    rate: fc.constantFrom(10_000, 500_000, 1_000_000, 2_000_000, 40_000_000),
+    priority: fc.constantFrom('sponsorship', 'standard', 'standard', 'price_priority', 'house'),
+    targeting,
+    allowSameAdvertiser: fc.boolean(),
+    capped: fc.boolean(),
+    // Per line item rates (undefined: the network prior).
+    ctrPpm: fc.option(fc.constantFrom(0, 300, 1_000, 7_000, 1_000_000), { nil: undefined }),
+    cvrPpm: fc.option(fc.constantFrom(0, 5_000, 20_000, 400_000), { nil: undefined }),
+  });
+  const request = fc.record({
+    country: fc.constantFrom(...COUNTRIES),
+    device: fc.constantFrom('mobile', 'desktop'),
+    keywords: fc.subarray(KEYWORDS),
+    count: fc.integer({ min: 1, max: 3 }),
+    twoPlacements: fc.boolean(),
+    seed: fc.integer({ min: 0, max: 1_000 }),
+  });
+  const network = fc.record({
+    items: fc.array(spec, { minLength: 1, maxLength: 40 }),
+    ctrPpm: fc.constantFrom(200, 1_000, 5_000),
+    cvrPpm: fc.constantFrom(10_000, 20_000, 300_000),
+    floorMicros: fc.constantFrom(0, 300, 900_000),
+    auction: fc.constantFrom('first_price', 'second_price'),
+    requests: fc.array(request, { minLength: 1, maxLength: 6 }),
+  });
+
+  it('pruned (ranked walk, early stop) and unpruned selection pick the same winners at the same prices: random snapshots', () => {
+    const cap: FrequencyCap = { count: 1, per: 'day' };
+    fc.assert(
+      fc.property(network, (net) => {
+        const items = net.items.map((x, i) =>
+          li(`li_${i}`, x.adv, {
+            pricingModel: x.pricingModel,
+            rateMicros: x.rate,
+            priority: x.priority,
+            targeting: x.targeting,
+            allowSameAdvertiser: x.allowSameAdvertiser,
+            ...(x.capped ? { frequencyCaps: [cap] } : {}),
+          }),
+        );
+        const perLineItem = new Map(
+          net.items.flatMap((x, i) =>
+            x.ctrPpm === undefined && x.cvrPpm === undefined
+              ? []
+              : [[`li_${i}`, { ctrPpm: x.ctrPpm, cvrPpm: x.cvrPpm }] as const],
+          ),
+        );
+        const predictor = new FixedPriorPredictor({ ctrPpm: net.ctrPpm, cvrPpm: net.cvrPpm, perLineItem });
+        const placements = { floorMicros: net.floorMicros, auction: net.auction };
+        const s = world({ lineItems: items, placements, predictor });
+        // The bounds never exceed a real key (eCPM at the ceilings >= the predicted eCPM).
+        for (const x of s.lineItems) {
+          const ecpm =
+            x.pricingModel === 'cpc'
+              ? Math.floor((x.rateMicros * predictor.ctrPpm(x)) / 1000)
+              : x.pricingModel === 'cpa'
+                ? Math.floor((x.rateMicros * predictor.ctrPpm(x) * predictor.cvrPpm(x)) / 1e9)
+                : x.rateMicros;
+          expect(rankBound(x, s.predictor)).toBeLessThanOrEqual(rankKey(x.tier, ecpm));
+          expect(rankBound(x, s.predictor)).toBe(rankKey(x.tier, ecpm)); // fixed priors: tight
+        }
+        const capped = new Set(items.filter((_, i) => i % 3 === 0).map((x) => x.id));
+        const caps: FrequencyCapView = { count: (id) => (capped.has(id) ? 1 : 0) };
+        for (const q of net.requests) {
+          const r = req({
+            country: q.country,
+            device: q.device,
+            keywords: q.keywords,
+            placements: q.twoPlacements
+              ? [{ placementId: 'plc_1', count: q.count }, { placementId: 'plc_2' }]
+              : [{ placementId: 'plc_1', count: q.count }],
+          });
+          const unpruned = run(s, r, { frequencyCaps: caps, matcher: 'full-index' }, q.seed);
+          const saved = KeyedConjunctionIndex.eagerEntries;
+          try {
+            for (const eager of [0, saved]) {
+              KeyedConjunctionIndex.eagerEntries = eager;
+              expect(run(s, r, { frequencyCaps: caps, matcher: 'index' }, q.seed)).toEqual(unpruned);
+            }
+          } finally {
+            KeyedConjunctionIndex.eagerEntries = saved;
+          }
+          expect(run(s, { ...r, explain: true }, { frequencyCaps: caps }, q.seed).placements).toEqual(
+            unpruned.placements,
+          );
+        }
+      }),
+      { numRuns: 400, seed: 1 },
+    );
+  });
+
+  it('orders CPC / CPA line items by their eCPM at the ceilings, not first in their tier', () => {
+    const predictor = new FixedPriorPredictor({ ctrPpm: 1_000, cvrPpm: 20_000 });
+    const s = world({
+      lineItems: [
+        li('li_cpm', 'a', { rateMicros: 2_000_000 }),
+        li('li_cpc', 'b', { pricingModel: 'cpc', rateMicros: 1_000_000 }), // eCPM 1,000,000
+        li('li_cpa', 'c', { pricingModel: 'cpa', rateMicros: 10_000_000 }), // eCPM 200,000
+      ],
+      predictor,
+    });
+    const byId = (id: string) => s.lineItemById.get(id)!;
+    expect(rankBound(byId('li_cpc'), predictor)).toBe(rankKey(1, 1_000_000));
+    expect(rankBound(byId('li_cpa'), predictor)).toBe(rankKey(1, 200_000));
+    expect(rankBound(byId('li_cpm'), predictor)).toBe(rankKey(1, 2_000_000));
+    // A predictor without ceilings: the best key of the tier (every CPC / CPA candidate is looked at first).
+    const bare: RatePredictor = { ctrPpm: () => 1_000, cvrPpm: () => 20_000 };
+    expect(rankBound(byId('li_cpc'), bare)).toBe(rankKey(1, 2 ** 51 - 1));
+    expect(winner(run(s))).toBe('li_cpm');
+    expect(ads(run(s).placements[0])[0]?.clearingEcpmMicros).toBe(1_000_001);
   });
 });

@@ -9,10 +9,10 @@
  *      tie-break;
  *   4. selection with the same-advertiser rule, then the clearing price and creative rotation.
  */
-import { type Creative, creativeFitsPlacement, mulDiv, type PricingModel, type Priority } from '@marquee/core';
+import { type Creative, creativeFitsPlacement, type PricingModel, type Priority } from '@marquee/core';
 import { placeAssignment, RequestQuery, requestAssignment, timeValues } from './assignment.ts';
 import type { DecisionRequest } from './decision-request.ts';
-import { FixedPriorPredictor } from './fixed-prior-predictor.ts';
+import { ecpmMicros, mulDivFloor } from './ecpm.ts';
 import { ALWAYS_ALLOW, type FrequencyCapView, NO_CAPS, type PacingGate, type RatePredictor } from './ports.ts';
 import type { NoFillReason, RejectReason } from './reasons.ts';
 import type { Rng } from './rng.ts';
@@ -29,6 +29,11 @@ import type { Assignment } from './targeting-scan.ts';
 export interface DecidePorts {
   readonly frequencyCaps?: FrequencyCapView;
   readonly pacing?: PacingGate;
+  /**
+   * Default: the snapshot's (SnapshotOptions.predictor), whose ceilings the index's rank bounds
+   * were computed with. Another predictor is honoured, but decide() then verifies every index
+   * candidate ('full-index') instead of stopping early.
+   */
   readonly predictor?: RatePredictor;
   /**
    * 'scan' evaluates every line item's tree: the benchmark's baseline. 'index' (default) walks the
@@ -78,7 +83,6 @@ export interface Decision {
   readonly explain?: readonly ExplainEntry[];
 }
 
-const DEFAULT_PREDICTOR = new FixedPriorPredictor();
 const MAX_COUNT = 10;
 
 interface Eligible {
@@ -127,6 +131,13 @@ interface Ctx {
   /** Advertisers and line items already serving in this request. */
   readonly usedAdvertisers: string[];
   readonly usedLineItems: string[];
+  /**
+   * Whether the request can choose more than one ad (several placements, a count above 1) or
+   * explains: then the lists above hold the chosen ads; else the one chosen ad is `sole` (a single
+   * ad's decision allocates no lists).
+   */
+  readonly track: boolean;
+  sole: ServingLineItem | undefined;
 }
 
 export function decide(
@@ -144,32 +155,37 @@ export function decide(
     rng,
     caps: ports.frequencyCaps ?? NO_CAPS,
     pacing: ports.pacing ?? ALWAYS_ALLOW,
-    predictor: ports.predictor ?? DEFAULT_PREDICTOR,
+    predictor: ports.predictor ?? snapshot.predictor,
     trace,
     traceFilter: typeof explain === 'object' ? new Set(explain.lineItemIds) : undefined,
     salt: (rng() * 4294967296) >>> 0,
     slot: 0,
     usedAdvertisers: [],
     usedLineItems: [],
+    track: trace !== undefined || request.placements.length > 1 || (request.placements[0]?.count ?? 1) >= 2,
+    sole: undefined,
   };
   if (trace) {
     for (const [id, reason] of snapshot.excluded) note(ctx, null, id, reason);
   }
   const scan = ports.matcher === 'scan' || trace !== undefined;
-  const ranked = ports.matcher === 'full-index' ? undefined : snapshot.index.ranked;
-  // The ranked walk stamps the request's values straight into the index (RequestQuery); the other
-  // paths match an Assignment Map.
-  const base = scan || !ranked ? requestAssignment(request, snapshot, nowMs) : undefined;
+  // The ranked walk's bounds hold for the snapshot's predictor only.
+  const ranked =
+    ports.matcher === 'full-index' || ctx.predictor !== snapshot.predictor ? undefined : snapshot.index.ranked;
+  // The index paths stamp the request's values straight into the index (RequestQuery); the scan
+  // and explain match an Assignment Map.
+  const base = scan ? requestAssignment(request, snapshot, nowMs) : undefined;
   const time = base === undefined ? timeValues(snapshot, nowMs) : undefined;
-  const out: PlacementDecision[] = [];
-  for (const pr of request.placements) {
+  const out = new Array<PlacementDecision>(request.placements.length);
+  for (let p = 0; p < out.length; p++) {
+    const pr = request.placements[p]!;
     const sp = snapshot.placements.get(pr.placementId);
     if (!sp) {
-      out.push({ kind: 'no_fill', placementId: pr.placementId, reason: 'unknown_placement' });
+      out[p] = { kind: 'no_fill', placementId: pr.placementId, reason: 'unknown_placement' };
       continue;
     }
     if (!sp.active) {
-      out.push({ kind: 'no_fill', placementId: sp.id, reason: 'inactive_placement' });
+      out[p] = { kind: 'no_fill', placementId: sp.id, reason: 'inactive_placement' };
       continue;
     }
     const q =
@@ -177,27 +193,40 @@ export function decide(
         ? new RequestQuery(request, sp, time!, snapshot, nowMs)
         : new RequestQuery(request, sp, undefined, snapshot, nowMs, placeAssignment(base, request, sp));
     const count = Math.min(MAX_COUNT, Math.max(1, Math.floor(pr.count ?? 1)));
-    out.push(decidePlacement(ctx, sp, q, count, scan, ranked));
+    out[p] = decidePlacement(ctx, sp, q, count, scan, ranked);
   }
   return trace ? { placements: out, explain: trace } : { placements: out };
 }
 
-/** The request's index candidates that have frequency caps: whose counters to prefetch (from the capped-only index). */
+/**
+ * The request's index candidates that have frequency caps: whose counters to prefetch (from the
+ * capped-only index, through the query path: no attribute Map is built per request).
+ */
 export function cappedCandidates(
   request: DecisionRequest,
   snapshot: ServingSnapshot,
   nowMs: number,
 ): ServingLineItem[] {
-  const base = requestAssignment(request, snapshot, nowMs);
-  const ids = new Set<ServingLineItem>();
-  for (const pr of request.placements) {
-    const sp = snapshot.placements.get(pr.placementId);
+  const index = snapshot.cappedIndex;
+  const time = timeValues(snapshot, nowMs);
+  const out: ServingLineItem[] = [];
+  // Several placements may match one line item: listed once (a Set only when there are several).
+  let seen: Set<ServingLineItem> | undefined;
+  for (let p = 0; p < request.placements.length; p++) {
+    const sp = snapshot.placements.get(request.placements[p]!.placementId);
     if (!sp?.active) continue;
-    const index = snapshot.cappedIndex;
-    const n = index.match(placeAssignment(base, request, sp));
-    for (let i = 0; i < n; i++) ids.add(snapshot.lineItems[index.out[i]!]!);
+    const n = index.matchQuery(new RequestQuery(request, sp, time, snapshot, nowMs));
+    if (n > 0 && out.length > 0) seen ??= new Set(out);
+    for (let i = 0; i < n; i++) {
+      const sli = snapshot.lineItems[index.out[i]!]!;
+      if (seen === undefined) out.push(sli);
+      else if (!seen.has(sli)) {
+        seen.add(sli);
+        out.push(sli);
+      }
+    }
   }
-  return [...ids];
+  return out;
 }
 
 function note(ctx: Ctx, placementId: string | null, lineItemId: string, reason: RejectReason | 'won', ecpm?: number) {
@@ -217,23 +246,16 @@ function decidePlacement(
 ): PlacementDecision {
   const { snapshot } = ctx;
   if (ctx.trace) return decideExplained(ctx, sp, q.assignment(), count);
-  let n: number;
-  let cands: Int32Array;
-  if (!scan && ranked) {
-    n = ranked.beginQuery(q);
+  if (!scan) {
+    const n = ranked ? ranked.beginQuery(q) : snapshot.index.matchQuery(q);
     return selectLazy(ctx, sp, q, count, snapshot.index.out, n, ranked);
   }
   const a = q.assignment();
-  if (scan) {
-    cands = scanOut(snapshot.lineItems.length);
-    n = 0;
-    const all = snapshot.lineItems;
-    const dead = snapshot.layers.dead;
-    for (let i = 0; i < all.length; i++) if (dead[i] !== 1 && all[i]!.matchTree(a)) cands[n++] = i;
-  } else {
-    n = snapshot.index.match(a);
-    cands = snapshot.index.out;
-  }
+  const cands = scanOut(snapshot.lineItems.length);
+  let n = 0;
+  const all = snapshot.lineItems;
+  const dead = snapshot.layers.dead;
+  for (let i = 0; i < all.length; i++) if (dead[i] !== 1 && all[i]!.matchTree(a)) cands[n++] = i;
   return selectLazy(ctx, sp, q, count, cands, n, undefined);
 }
 
@@ -244,6 +266,8 @@ function scanOut(size: number): Int32Array {
 }
 
 // Scratch of the lazy selection (decide is synchronous: one set serves every call).
+const wIdx = new Int32Array(MAX_COUNT);
+const wBid = new Float64Array(MAX_COUNT);
 let hIdx = new Int32Array(256);
 let hKey = new Float64Array(256);
 let hTie = new Float64Array(256);
@@ -348,21 +372,25 @@ function selectLazy(
   if (cursor) refill(ctx, sp, q, cursor);
   if (hSize === 0) return { kind: 'no_fill', placementId: sp.id, reason: 'no_match' };
   const allowSame = sp.placement.allowSameAdvertiser;
-  const winners: ServingLineItem[] = [];
-  const bids: number[] = [];
-  while (hSize > 0 && winners.length < count) {
+  // Winners (line item positions) and their bids, in scratch arrays (count <= MAX_COUNT).
+  const winners = wIdx;
+  const bids = wBid;
+  let nw = 0;
+  while (hSize > 0 && nw < count) {
     const sli = pop(ctx, sp, q, cursor);
     if (excluded(ctx, sli, allowSame)) continue;
     const r = check(ctx, sp, sli);
     if (typeof r !== 'number') continue;
-    winners.push(sli);
-    bids.push(r);
-    ctx.usedAdvertisers.push(sli.advertiserId);
-    ctx.usedLineItems.push(sli.id);
+    winners[nw] = sli.idx;
+    bids[nw++] = r;
+    if (ctx.track) {
+      ctx.usedAdvertisers.push(sli.advertiserId);
+      ctx.usedLineItems.push(sli.id);
+    } else ctx.sole = sli;
   }
-  if (winners.length === 0) return { kind: 'no_fill', placementId: sp.id, reason: 'no_eligible' };
+  if (nw === 0) return { kind: 'no_fill', placementId: sp.id, reason: 'no_eligible' };
   // Runner-up of winner k: winner k+1 when in the same tier; for the last, the next eligible one.
-  const last = winners[winners.length - 1]!;
+  const last = all[winners[nw - 1]!]!;
   let lastRunner = -1;
   if (floorApplies(last) && sp.placement.auction === 'second_price') {
     while (hSize > 0 && all[hIdx[heap[0]!]!]!.tier === last.tier) {
@@ -375,12 +403,11 @@ function selectLazy(
       }
     }
   }
-  const ads: Ad[] = [];
-  for (let k = 0; k < winners.length; k++) {
-    const w = winners[k]!;
-    const next = winners[k + 1];
-    const runner = next === undefined ? lastRunner : next.tier === w.tier ? bids[k + 1]! : -1;
-    ads.push(toAd(ctx, sp, w, bids[k]!, runner));
+  const ads = new Array<Ad>(nw);
+  for (let k = 0; k < nw; k++) {
+    const w = all[winners[k]!]!;
+    const runner = k + 1 === nw ? lastRunner : all[winners[k + 1]!]!.tier === w.tier ? bids[k + 1]! : -1;
+    ads[k] = toAd(ctx, sp, w, bids[k]!, runner);
   }
   return { kind: 'filled', placementId: sp.id, ads };
 }
@@ -396,6 +423,14 @@ function pop(ctx: Ctx, sp: ServingPlacement, q: RequestQuery, cursor: RankedCurs
 
 /** The same-line-item and same-advertiser rules, against the ads already chosen in the request. */
 function excluded(ctx: Ctx, sli: ServingLineItem, allowSame: boolean): RejectReason | undefined {
+  if (!ctx.track) {
+    const w = ctx.sole;
+    if (w === undefined) return undefined;
+    if (w.id === sli.id) return 'same_line_item';
+    return !allowSame && !sli.allowSameAdvertiser && w.advertiserId === sli.advertiserId
+      ? 'same_advertiser'
+      : undefined;
+  }
   if (ctx.usedLineItems.length === 0) return undefined;
   if (ctx.usedLineItems.includes(sli.id)) return 'same_line_item';
   if (!allowSame && !sli.allowSameAdvertiser && ctx.usedAdvertisers.includes(sli.advertiserId)) {
@@ -523,32 +558,12 @@ function blocked(c: ServingCreative, sp: ServingPlacement): boolean {
   return false;
 }
 
-/**
- * eCPM in integer micros per thousand impressions:
- *   cpm: the rate; cpc: rate x CTR x 1000; cpa: rate x CTR x CVR x 1000;
- *   flat: the daily fee itself, which ranks it ahead of nearly every priced line item of its tier.
- * Rates are in ppm, so cpc = rate * ctrPpm / 1000 and cpa = rate * ctrPpm * cvrPpm / 10^9, rounded down.
- */
+/** The line item's eCPM for this placement (ecpm.ts), with the predicted rates for CPC and CPA. */
 function ecpmOf(ctx: Ctx, sli: ServingLineItem, sp: ServingPlacement): number {
-  switch (sli.pricingModel) {
-    case 'cpm':
-    case 'flat':
-      return sli.rateMicros;
-    case 'cpc':
-      return mulDivFloor(sli.rateMicros, ctx.predictor.ctrPpm(sli, sp), 1000);
-    case 'cpa': {
-      const ctr = ctx.predictor.ctrPpm(sli, sp);
-      const cvr = ctx.predictor.cvrPpm(sli, sp);
-      const p = sli.rateMicros * ctr * cvr;
-      return p <= Number.MAX_SAFE_INTEGER ? Math.floor(p / 1e9) : mulDiv(mulDiv(sli.rateMicros, ctr, 1), cvr, 1e9);
-    }
-  }
-}
-
-/** a * b / c rounded down; exact in doubles below 2^53, BigInt above. */
-function mulDivFloor(a: number, b: number, c: number): number {
-  const p = a * b;
-  return p <= Number.MAX_SAFE_INTEGER ? Math.floor(p / c) : mulDiv(a, b, c);
+  const model = sli.pricingModel;
+  if (model === 'cpm' || model === 'flat') return sli.rateMicros;
+  const ctr = ctx.predictor.ctrPpm(sli, sp);
+  return ecpmMicros(model, sli.rateMicros, ctr, model === 'cpa' ? ctx.predictor.cvrPpm(sli, sp) : 0);
 }
 
 /**

@@ -19,7 +19,8 @@ export class FixedPriorPredictor implements RatePredictor {
   constructor(priors: FixedPriors = {}) {
     this.ctr = clampPpm(priors.ctrPpm ?? 1_000);
     this.cvr = clampPpm(priors.cvrPpm ?? 20_000);
-    this.per = priors.perLineItem;
+    // A copy: the rates must not change under a snapshot whose rank bounds were computed from them.
+    this.per = priors.perLineItem ? new Map(priors.perLineItem) : undefined;
   }
   ctrPpm(li: ServingLineItem): number {
     const o = this.per?.get(li.id)?.ctrPpm;
@@ -29,7 +30,17 @@ export class FixedPriorPredictor implements RatePredictor {
     const o = this.per?.get(li.id)?.cvrPpm;
     return o === undefined ? this.cvr : clampPpm(o);
   }
+  /** The rates do not depend on the placement: the ceilings are the rates themselves. */
+  maxCtrPpm(li: ServingLineItem): number {
+    return this.ctrPpm(li);
+  }
+  maxCvrPpm(li: ServingLineItem): number {
+    return this.cvrPpm(li);
+  }
 }
+
+/** decide()'s and buildServingSnapshot()'s predictor when none is given. */
+export const DEFAULT_PREDICTOR: RatePredictor = new FixedPriorPredictor();
 
 function clampPpm(x: number): number {
   return Math.min(1_000_000, Math.max(0, Math.round(x)));

@@ -362,7 +362,16 @@ export class KeyedConjunctionIndex implements ConjunctionIndex, RankedCursor {
 
   /** Finds the items with a matching conjunction; returns how many, written to `out`. */
   match(a: Assignment): number {
-    const n = this.stampRequest(a);
+    return this.matchStamped(this.stampRequest(a));
+  }
+
+  /** match() for a request and placement given as a RequestQuery: the same values, without the Assignment Map. */
+  matchQuery(q: RequestQuery): number {
+    return this.matchStamped(this.stampQuery(q));
+  }
+
+  /** Verifies the lists of the n stamped request values and the "always" list. */
+  private matchStamped(n: number): number {
     let count = 0;
     for (let i = 0; i < n; i++) {
       const v = this.reqIds[i]!;

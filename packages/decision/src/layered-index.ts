@@ -31,24 +31,12 @@ export class LayeredIndex implements ConjunctionIndex, RankedCursor {
   begin(a: Assignment): number {
     const bn = this.base.ranked!.begin(a);
     const delta = this.delta.ranked;
-    return this.merge(bn, delta ? delta.begin(a) : this.delta.match(a));
+    return this.layered(bn, delta ? delta.begin(a) : this.delta.match(a));
   }
   beginQuery(q: RequestQuery): number {
     const bn = this.base.ranked!.beginQuery(q);
     const delta = this.delta.ranked;
-    return this.merge(bn, delta ? delta.beginQuery(q) : this.delta.match(q.assignment()));
-  }
-  /** The eager matches of both layers (base minus dead, delta offset) in out. */
-  private merge(bn: number, dn: number): number {
-    let n = 0;
-    const bout = this.base.out;
-    for (let i = 0; i < bn; i++) {
-      const item = bout[i]!;
-      if (this.dead[item] !== 1) this.out[n++] = item;
-    }
-    const dout = this.delta.out;
-    for (let i = 0; i < dn; i++) this.out[n++] = dout[i]! + this.offset;
-    return n;
+    return this.layered(bn, delta ? delta.beginQuery(q) : this.delta.match(q.assignment()));
   }
   peekBound(): number {
     const b = this.base.ranked!.peekBound();
@@ -65,14 +53,19 @@ export class LayeredIndex implements ConjunctionIndex, RankedCursor {
     return item >= 0 && this.dead[item] === 1 ? -1 : item;
   }
   match(a: Assignment): number {
+    return this.layered(this.base.match(a), this.delta.match(a));
+  }
+  matchQuery(q: RequestQuery): number {
+    return this.layered(this.base.matchQuery(q), this.delta.matchQuery(q));
+  }
+  /** The base's matches minus the dead, then the delta's (offset), in out (also the eager matches of a ranked query). */
+  private layered(bn: number, dn: number): number {
     let n = 0;
-    const bn = this.base.match(a);
     const bout = this.base.out;
     for (let i = 0; i < bn; i++) {
       const item = bout[i]!;
       if (this.dead[item] !== 1) this.out[n++] = item;
     }
-    const dn = this.delta.match(a);
     const dout = this.delta.out;
     for (let i = 0; i < dn; i++) this.out[n++] = dout[i]! + this.offset;
     return n;

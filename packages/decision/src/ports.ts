@@ -32,6 +32,15 @@ export interface RatePredictor {
   ctrPpm(lineItem: ServingLineItem, placement: ServingPlacement): number;
   /** Conversions per click. */
   cvrPpm(lineItem: ServingLineItem, placement: ServingPlacement): number;
+  /**
+   * Optional ceilings: no ctrPpm / cvrPpm this predictor returns for the line item, on any placement,
+   * exceeds them, for as long as it is the predictor of a snapshot (buildServingSnapshot's `predictor`
+   * option). The snapshot turns them into the CPC / CPA line item's eCPM bound, by which the index
+   * orders candidates and decide() stops early; without them that bound is the best eCPM of the tier,
+   * and every matching CPC / CPA line item is looked at before any CPM one of its tier.
+   */
+  maxCtrPpm?(lineItem: ServingLineItem): number;
+  maxCvrPpm?(lineItem: ServingLineItem): number;
 }
 
 export const NO_CAPS: FrequencyCapView = { count: () => 0 };

@@ -21,9 +21,12 @@ import type {
 } from '@marquee/core';
 import type { Change, EntityKind, EntityTypes, Snapshot } from '@marquee/store';
 import { type Conjunction, type Literal, toDnf } from './dnf.ts';
+import { ecpmMicros } from './ecpm.ts';
+import { DEFAULT_PREDICTOR } from './fixed-prior-predictor.ts';
 import { KeyedConjunctionIndex } from './keyed-conjunction-index.ts';
 import { LayeredIndex } from './layered-index.ts';
 import { OverlayMap } from './overlay-map.ts';
+import type { RatePredictor } from './ports.ts';
 import type { RejectReason } from './reasons.ts';
 import { type ConjunctionIndex, type IndexInput, TargetingIndex } from './targeting-index.ts';
 import { compileTree, type TreeMatcher } from './targeting-scan.ts';
@@ -111,6 +114,12 @@ export interface ServingSnapshot {
   readonly cappedIndex: ConjunctionIndex;
   readonly indexKind: IndexKind;
   /**
+   * The predictor whose ceilings (RatePredictor.maxCtrPpm / maxCvrPpm) the index's rank bounds of CPC
+   * and CPA line items were computed with: decide()'s predictor unless its caller passes another one
+   * (then decide() does not stop early, the bounds being no longer known to hold).
+   */
+  readonly predictor: RatePredictor;
+  /**
    * Hot data by line item position, in flat arrays so that ranking hundreds of candidates touches a
    * few cache lines rather than hundreds of objects: the static rank key (tier, then CPM or flat
    * rate; NaN for CPC/CPA, whose eCPM needs the predictor) and the residual flag.
@@ -148,6 +157,8 @@ export interface SnapshotOptions {
   /** Line items whose flight ended before this instant are left out. Default 0 (none). */
   readonly nowMs?: number;
   readonly index?: IndexKind;
+  /** The predicted click and conversion rates decide() ranks CPC and CPA line items with (default DEFAULT_PREDICTOR). */
+  readonly predictor?: RatePredictor;
 }
 
 const ENTITY_KINDS: readonly EntityKind[] = [
@@ -171,7 +182,12 @@ export function buildServingSnapshot(store: Snapshot, options: SnapshotOptions =
     (maps as Record<EntityKind, Map<string, EntityTypes[EntityKind]>>)[kind] = m;
   }
   return runToEnd(
-    buildSteps({ seq: store.seq, network: store.network, maps }, options.nowMs ?? 0, options.index ?? 'keyed'),
+    buildSteps(
+      { seq: store.seq, network: store.network, maps },
+      options.nowMs ?? 0,
+      options.index ?? 'keyed',
+      options.predictor ?? DEFAULT_PREDICTOR,
+    ),
   );
 }
 
@@ -228,7 +244,12 @@ export function* rebuildSteps(
     }
     (maps as Record<EntityKind, ReadonlyMap<string, unknown>>)[kind] = flat;
   }
-  return yield* buildSteps({ seq: source.seq, network: source.network, maps }, nowMs, snapshot.indexKind);
+  return yield* buildSteps(
+    { seq: source.seq, network: source.network, maps },
+    nowMs,
+    snapshot.indexKind,
+    snapshot.predictor,
+  );
 }
 
 /** Work between two yields of a stepped build: about this many line items (STEP_MASK + 1). */
@@ -424,18 +445,26 @@ function cappedInputs(inputs: readonly IndexInput[], lineItems: readonly Serving
 
 /**
  * A rank key no greater than the line item's real one, whatever the request: its static key for CPM
- * and flat (the rate), the best key of its tier for CPC and CPA (their eCPM needs the predictor).
- * The keyed index sorts its posting lists by it, so decide() can stop early (RankedCursor).
+ * and flat (the rate); for CPC and CPA, the key of the eCPM at the predictor's ceilings (eCPM does not
+ * decrease with the rates), or the best key of its tier when the predictor has none. The keyed index
+ * sorts its posting lists by it, so decide() can stop early (RankedCursor): the closer the bound to
+ * the real key, the fewer candidates are looked at before the outcome is certain.
  */
-export function rankBound(sli: ServingLineItem): number {
-  const fixed = sli.pricingModel === 'cpm' || sli.pricingModel === 'flat';
-  return fixed ? rankKey(sli.tier, sli.rateMicros) : rankKey(sli.tier, TIER_SCALE - 1);
+export function rankBound(sli: ServingLineItem, predictor: RatePredictor = DEFAULT_PREDICTOR): number {
+  const model = sli.pricingModel;
+  if (model === 'cpm' || model === 'flat') return rankKey(sli.tier, sli.rateMicros);
+  if (predictor.maxCtrPpm === undefined || (model === 'cpa' && predictor.maxCvrPpm === undefined))
+    return rankKey(sli.tier, TIER_SCALE - 1);
+  const ctr = predictor.maxCtrPpm(sli);
+  const cvr = model === 'cpa' ? predictor.maxCvrPpm!(sli) : 0;
+  return rankKey(sli.tier, ecpmMicros(model, sli.rateMicros, ctr, cvr));
 }
 
 function* buildSteps(
   source: SourceEntities,
   nowMs: number,
   indexKind: IndexKind,
+  predictor: RatePredictor,
 ): Generator<void, ServingSnapshot, void> {
   const { maps } = source;
   const excluded = new Map<string, RejectReason>();
@@ -456,7 +485,7 @@ function* buildSteps(
     lineItemById.set(li.id, r.sli);
   }
   const bounds = new Float64Array(lineItems.length);
-  for (const sli of lineItems) bounds[sli.idx] = rankBound(sli);
+  for (const sli of lineItems) bounds[sli.idx] = rankBound(sli, predictor);
   yield;
   const index = yield* buildIndexSteps(indexKind, inputs, lineItems.length, bounds);
   yield;
@@ -494,6 +523,7 @@ function* buildSteps(
     index,
     cappedIndex,
     indexKind,
+    predictor,
     targetingZones: [...zones.values()],
     source,
     layers: {
@@ -663,7 +693,8 @@ function applyIncrementally(
   let cappedIndex = snapshot.cappedIndex;
   if (touched.size > 0) {
     const deltaBounds = new Float64Array(n - old.baseItems);
-    for (let i = old.baseItems; i < n; i++) deltaBounds[i - old.baseItems] = rankBound(lineItems[i]!);
+    for (let i = old.baseItems; i < n; i++)
+      deltaBounds[i - old.baseItems] = rankBound(lineItems[i]!, snapshot.predictor);
     const delta = runToEnd(buildIndexSteps(snapshot.indexKind, deltaInputs, n - old.baseItems, deltaBounds));
     index = new LayeredIndex(old.baseIndex, layers.dead, delta, old.baseItems, n);
     const cappedDelta = runToEnd(
@@ -702,6 +733,7 @@ function applyIncrementally(
     index,
     cappedIndex,
     indexKind: snapshot.indexKind,
+    predictor: snapshot.predictor,
     // Zones stay once used until the next full build (a superset only adds unused values to requests).
     targetingZones: zones.size === before.length ? before : [...zones.values()],
     source,

@@ -51,6 +51,8 @@ export interface RankedCursor {
 export interface ConjunctionIndex {
   /** Finds the items with a matching conjunction; returns how many, written to out[0..count). */
   match(a: Assignment): number;
+  /** match() for a request and placement given as a RequestQuery (the keyed index: without building the Assignment Map). */
+  matchQuery(q: RequestQuery): number;
   /** Present when the index was built with rank bounds. */
   readonly ranked?: RankedCursor | undefined;
   readonly out: Int32Array;
@@ -190,6 +192,10 @@ export class TargetingIndex implements ConjunctionIndex {
       return m;
     });
     return new TargetingIndex(attrSlots, lists, Int32Array.from(z), kStart, conjItem, itemCount, entries);
+  }
+
+  matchQuery(q: RequestQuery): number {
+    return this.match(q.assignment());
   }
 
   /** Finds the items with a matching conjunction; returns how many, written to `out`. */

@@ -7,6 +7,7 @@
 import {
   buildServingSnapshot,
   MAX_DELTA_ITEMS,
+  type RatePredictor,
   rebuildSteps,
   runInSlices,
   type ServingSnapshot,
@@ -41,6 +42,11 @@ export interface ServingStateOptions {
   readonly maxDeltaItems?: number;
   /** Delta-layer size at which a background compaction starts (default a quarter of maxDeltaItems). */
   readonly compactAt?: number;
+  /**
+   * The predicted click and conversion rates decide() ranks CPC and CPA line items with (the snapshot's
+   * predictor: its ceilings order the index; default the package's fixed priors).
+   */
+  readonly predictor?: RatePredictor;
 }
 
 /** Longest synchronous stretch of a sliced rebuild (a step can overrun it by one step's work). */
@@ -63,7 +69,7 @@ export async function createServingState(options: ServingStateOptions): Promise<
     }
   };
   await resolveAssets(initial.entities.creative);
-  let current = buildServingSnapshot(initial, { nowMs: now() });
+  let current = buildServingSnapshot(initial, { nowMs: now(), predictor: options.predictor });
   options.logger.info(
     { seq: current.seq, lineItems: current.lineItems.length, ms: Math.round(performance.now() - started) },
     'serving snapshot loaded',

@@ -53,12 +53,15 @@ export interface ServingOptions {
 export async function registerServing(app: App, deps: AppDeps, options: ServingOptions = {}): Promise<Serving> {
   const { config, store, logger } = deps;
   const now = options.now ?? Date.now;
+  // What CPC / CPA line items are ranked with (the snapshot's predictor, decide's default) and what a serve is expected to cost.
+  const predictor = new FixedPriorPredictor();
   const state = await createServingState({
     feed: store.feed,
     assets: store.assets,
     publicUrl: config.publicUrl,
     logger,
     now,
+    predictor,
   });
   const geo = await MmdbGeoLocator.open(config.geoipDbPath);
   const enricher = createRequestEnricher({ geo, userAgents: createUserAgentParser() });
@@ -69,7 +72,6 @@ export async function registerServing(app: App, deps: AppDeps, options: ServingO
   const leases =
     options.leases ??
     (config.redisUrl ? new RedisBudgetLeaseStore({ url: config.redisUrl }) : new InMemoryBudgetLeaseStore());
-  const predictor = new FixedPriorPredictor(); // decide's default: what the expected cost of a serve is ranked with
   const budgets = new PacingRuntime({
     leases,
     rollups: store.rollups,
