@@ -7,6 +7,7 @@
  *   BENCH_LINE_ITEMS=1000 BENCH_ROUNDS=3 BENCH_PEAK_SECONDS=10 BENCH_LATENCY_SECONDS=10 npm run bench -- decisions-http
  *   BENCH_TOPOLOGIES=worker BENCH_UPDATES=0 npm run bench -- decisions-http     # the serving worker only, no update runs
  *   BENCH_CPU_PROF=/tmp/prof npm run bench -- decisions-http                    # CPU profiles, peak rounds only
+ *   BENCH_CAPPED=0 npm run bench -- decisions-http      # no frequency-capped line items (default: every 4th)
  *
  * Marquee runs in the topologies of BENCH_TOPOLOGIES (default "worker,process"), each a separate server with
  * the same network, measured in turn in every round beside the same bare server:
@@ -41,6 +42,8 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const PEAK_SECONDS = Number(process.env.BENCH_PEAK_SECONDS ?? 10);
 const LATENCY_SECONDS = Number(process.env.BENCH_LATENCY_SECONDS ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
+/** Every 4th line item has a frequency cap (default); BENCH_CAPPED=0: none (no decision waits on the cap counters). */
+const CAPPED = process.env.BENCH_CAPPED !== '0';
 const HOST = '127.0.0.1';
 /** A directory: Marquee runs with --cpu-prof there and only the peak rounds run (for finding per-request overheads). */
 const CPU_PROF = process.env.BENCH_CPU_PROF;
@@ -316,7 +319,7 @@ async function createNetwork(api: Api, lineItems: number): Promise<string[]> {
       rateMicros: 500_000 + ((n * 37_123) % 4_000_000),
       startAt: new Date(Date.now() - 86_400_000).toISOString(),
       targeting: targetingFor(n, sites),
-      frequencyCaps: n % 4 === 0 ? [{ count: 5, per: 'day' }] : [],
+      frequencyCaps: CAPPED && n % 4 === 0 ? [{ count: 5, per: 'day' }] : [],
       creatives: owner.creatives.map((creativeId) => ({ creativeId, weight: 1 })),
     });
     ids.push(li.id);
@@ -695,7 +698,7 @@ if (olgen && !CPU_PROF && UPDATES) {
 console.log('');
 console.log(
   `Decision API over HTTP: ${names.join(' and ')} beside a bare node:http server, demo data + ${num(LINE_ITEMS)} ` +
-    `line items, ${ROUNDS} alternating rounds; load average ${load} at the start, ${loadEnd} at the end`,
+    `line items${CAPPED ? ' (every 4th frequency-capped)' : ' (none capped)'}, ${ROUNDS} alternating rounds; load average ${load} at the start, ${loadEnd} at the end`,
 );
 console.log('');
 console.log('| measure | Marquee | bare node:http | ratio | goal |');
