@@ -1,24 +1,37 @@
 /**
- * Decision API over HTTP: `POST /v1/decisions` on one Marquee worker beside a bare `node:http` server doing
+ * Decision API over HTTP: `POST /v1/decisions` on ONE serving worker beside a bare `node:http` server doing
  * the same HTTP work (read the body, JSON.parse, answer a fixed body of the size of Marquee's typical
  * response), measured with the same load tools in alternating rounds of one run (issue 3, "Speed and memory").
  *
- *   node --import tsx bench/decisions-http.ts
- *   BENCH_LINE_ITEMS=1000 BENCH_ROUNDS=3 BENCH_PEAK_SECONDS=10 BENCH_LATENCY_SECONDS=10 node --import tsx bench/decisions-http.ts
+ *   npm run bench -- decisions-http
+ *   BENCH_LINE_ITEMS=1000 BENCH_ROUNDS=3 BENCH_PEAK_SECONDS=10 BENCH_LATENCY_SECONDS=10 npm run bench -- decisions-http
+ *   BENCH_TOPOLOGIES=worker BENCH_UPDATES=0 npm run bench -- decisions-http     # the serving worker only, no update runs
+ *   BENCH_CPU_PROF=/tmp/prof npm run bench -- decisions-http                    # CPU profiles, peak rounds only
+ *   BENCH_CAPPED=0 npm run bench -- decisions-http      # no frequency-capped line items (default: every 4th)
+ *
+ * Marquee runs in the topologies of BENCH_TOPOLOGIES (default "worker,process"), each a separate server with
+ * the same network, measured in turn in every round beside the same bare server:
+ *   worker   `npm start` with MARQUEE_WORKERS=1 MARQUEE_CLUSTER=true: a primary (store, rollups, management API,
+ *            shared state) and exactly one serving worker answering /v1/*: the issue's "one worker";
+ *   process  `npm start` with MARQUEE_WORKERS=1: everything in one process (PGlite and the rollup consumer on
+ *            the serving thread).
  *
  * 1. Peak throughput: wrk (closed loop, several request bodies cycled by a Lua script) against each server.
- * 2. Latency at a fixed rate of half Marquee's measured peak: olgen (open loop, coordinated-omission corrected).
- * 3. p99 while the snapshot is being rebuilt under load: olgen against Marquee while line items are paused and
- *    activated through the management API (one every 100 ms; or 500 at once every 2 s), beside a quiet run.
+ * 2. Latency at a fixed rate of half each topology's median peak: olgen (open loop, coordinated-omission
+ *    corrected) against that topology and against the bare server at the same rate, alternating.
+ * 3. p99 while the snapshot is being rebuilt under load (first topology only; BENCH_UPDATES=0 skips it): olgen
+ *    while line items are paused and activated through the management API (one every 100 ms; or 500 at once
+ *    every 2 s), beside a quiet run.
  *
  * Goals: Marquee >= 0.6x the bare server's req/s; at half of Marquee's peak, Marquee's p99 <= 1.5x the bare p99.
  * The network: the demo data plus BENCH_LINE_ITEMS line items (default 1,000) with realistic targeting, created
  * through the management API so the decision does real work. On a shared 2-core machine the load tool and
- * the server compete for the cores; absolute figures drift, ratios from alternating rounds are what to quote.
+ * the servers compete for the cores (in the worker topology the primary works too: it appends each decision's
+ * request event and answers cap lookups); absolute figures drift, ratios from alternating rounds are what to quote.
  * The heap of a 100k-line-item snapshot and its rebuild time are printed by bench/selection.ts.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -29,6 +42,8 @@ const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const PEAK_SECONDS = Number(process.env.BENCH_PEAK_SECONDS ?? 10);
 const LATENCY_SECONDS = Number(process.env.BENCH_LATENCY_SECONDS ?? 10);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
+/** Every 4th line item has a frequency cap (default); BENCH_CAPPED=0: none (no decision waits on the cap counters). */
+const CAPPED = process.env.BENCH_CAPPED !== '0';
 const HOST = '127.0.0.1';
 /** A directory: Marquee runs with --cpu-prof there and only the peak rounds run (for finding per-request overheads). */
 const CPU_PROF = process.env.BENCH_CPU_PROF;
@@ -122,7 +137,19 @@ function spawnChild(args: string[], env: NodeJS.ProcessEnv): ChildProcess {
   return child;
 }
 
-async function startMarquee(): Promise<{ port: number; pid: number }> {
+/** How Marquee runs: the topology's environment (docs/operations.md "Workers"). */
+const TOPOLOGY_ENV: Record<string, { label: string; env: NodeJS.ProcessEnv }> = {
+  // A primary (store, rollups, management API, shared state) and exactly one serving worker: "one worker".
+  worker: { label: 'Marquee, 1 serving worker', env: { MARQUEE_WORKERS: '1', MARQUEE_CLUSTER: 'true' } },
+  // Everything in one process (the serving path shares its thread with PGlite and the rollup consumer).
+  process: { label: 'Marquee, 1 process', env: { MARQUEE_WORKERS: '1', MARQUEE_CLUSTER: 'false' } },
+};
+const TOPOLOGIES = (process.env.BENCH_TOPOLOGIES ?? 'worker,process').split(',').map((t) => t.trim());
+for (const t of TOPOLOGIES) {
+  if (!TOPOLOGY_ENV[t]) throw new Error(`BENCH_TOPOLOGIES: unknown topology "${t}" (worker, process)`);
+}
+
+async function startMarquee(topology: string): Promise<{ port: number; pid: number; servingPid: number }> {
   const port = await freePort();
   const profile = CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', resolve(CPU_PROF)] : [];
   const child = spawnChild([...profile, '--import', 'tsx', 'apps/server/src/main.ts'], {
@@ -134,9 +161,13 @@ async function startMarquee(): Promise<{ port: number; pid: number }> {
     MARQUEE_ADMIN_PASSWORD: 'bench-admin-password',
     // The setup creates a few thousand entities through the API: lift the per-IP limit (the decision route has none).
     MARQUEE_RATE_LIMIT_PER_MINUTE: '10000000',
+    ...TOPOLOGY_ENV[topology]!.env,
   });
   await waitHttp(`http://${HOST}:${port}/health`, child);
-  return { port, pid: child.pid! };
+  // A serving worker names itself ("slot:pid") in /health; the single process does not.
+  const health = (await (await fetch(`http://${HOST}:${port}/health`)).json()) as { worker?: string };
+  const servingPid = health.worker ? Number(health.worker.split(':')[1]) : child.pid!;
+  return { port, pid: child.pid!, servingPid };
 }
 
 /** Reads the whole body, JSON.parse, answers a fixed body: the HTTP work of a decision and nothing else. */
@@ -288,7 +319,7 @@ async function createNetwork(api: Api, lineItems: number): Promise<string[]> {
       rateMicros: 500_000 + ((n * 37_123) % 4_000_000),
       startAt: new Date(Date.now() - 86_400_000).toISOString(),
       targeting: targetingFor(n, sites),
-      frequencyCaps: n % 4 === 0 ? [{ count: 5, per: 'day' }] : [],
+      frequencyCaps: CAPPED && n % 4 === 0 ? [{ count: 5, per: 'day' }] : [],
       creatives: owner.creatives.map((creativeId) => ({ creativeId, weight: 1 })),
     });
     ids.push(li.id);
@@ -332,7 +363,23 @@ interface OlgenResult {
   p999_us: number;
   non2xx: number;
   errors: number;
+  issued: number;
+  unfinished: number;
   gen_cpu_pct: number;
+}
+
+/**
+ * olgen's percentiles cover the answered requests only (it drains 5 s past the run): with more than 1% of the
+ * measured requests unanswered the p99 is unknown but longer than anything measured, so it counts as infinite.
+ */
+function settle(r: OlgenResult): OlgenResult {
+  if (r.unfinished > 0.01 * r.issued || r.p99_us < 0)
+    return {
+      ...r,
+      p50_us: r.unfinished > 0.5 * r.issued ? Number.POSITIVE_INFINITY : r.p50_us,
+      p99_us: Number.POSITIVE_INFINITY,
+    };
+  return r;
 }
 
 function runOlgen(port: number, rate: number, seconds: number, bodyFile: string): Promise<OlgenResult> {
@@ -347,13 +394,13 @@ function runOlgen(port: number, rate: number, seconds: number, bodyFile: string)
     p.on('exit', (code) => {
       const line = out.split('\n').find((l) => l.startsWith('OLJSON '));
       if (code !== 0 || !line) fail(new Error(`olgen exited ${code}: ${out}`));
-      else ok(JSON.parse(line.slice(7)) as OlgenResult);
+      else ok(settle(JSON.parse(line.slice(7)) as OlgenResult));
     });
   });
 }
 
-function wrkScript(bodies: string[]): string {
-  const file = join(work, 'bodies.lua');
+function wrkScript(bodies: string[], name: string): string {
+  const file = join(work, `bodies-${name}.lua`);
   const lua = bodies.map((b) => `[==[${b}]==]`).join(',\n');
   writeFileSync(
     file,
@@ -393,90 +440,140 @@ async function loopMaxMs(port: number): Promise<number> {
   return m ? Number(m[1]) * 1000 : Number.NaN;
 }
 
-const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+const loadavg = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-const ms = (us: number) => (us / 1000).toFixed(2);
+const unanswered = (r: OlgenResult) => (r.unfinished ? `, ${r.unfinished} of ${r.issued} unanswered` : '');
+const ms = (us: number) => (Number.isFinite(us) ? (us / 1000).toFixed(2) : 'unanswered');
 const num = (x: number) => Math.round(x).toLocaleString('en-US');
 
 // ---------------------------------------------------------------- run
 
-const marquee = await startMarquee();
-const api = await signIn(marquee.port);
-const t = performance.now();
-const lineItemIds = await createNetwork(api, LINE_ITEMS);
-const { items: placements } = await api.call<{ items: Placement[] }>('GET', '/placements?limit=100');
-const bodies = requestBodies(placements, 64);
-// Let the serving snapshot catch up with the last changes (coalesced every 100 ms).
-await new Promise((r) => setTimeout(r, 1500));
-console.log(
-  `network: demo data + ${num(lineItemIds.length)} line items created through the API in ${((performance.now() - t) / 1000).toFixed(1)} s`,
-);
-
-// What Marquee answers to these bodies: the bare server answers a real response of the median size.
-const answers: { body: string; text: string; filled: boolean }[] = [];
-for (const body of bodies) {
-  const r = await fetch(`http://${HOST}:${marquee.port}/v1/decisions`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body,
-  });
-  if (r.status !== 200) throw new Error(`decision: ${r.status} ${await r.text()}`);
-  const text = await r.text();
-  const decision = JSON.parse(text) as { decisions: Record<string, unknown[]> };
-  answers.push({ body, text, filled: Object.values(decision.decisions).some((ads) => ads.length > 0) });
+interface Target {
+  readonly topology: string;
+  readonly label: string;
+  readonly port: number;
+  readonly pid: number;
+  readonly servingPid: number;
+  readonly api: Api;
+  readonly lineItemIds: string[];
+  readonly bodies: string[];
+  readonly script: string;
+  readonly latencyFile: string;
+  readonly typical: string;
+  readonly fill: number;
 }
-const bySize = [...answers].sort((a, b) => a.text.length - b.text.length);
-const typical = bySize[Math.floor(bySize.length / 2)]!;
-const bare = await startBare(typical.text);
-console.log(
-  `request bodies: ${bodies.length} (fill ${Math.round((answers.filter((a) => a.filled).length / bodies.length) * 100)}%), ` +
-    `median response ${typical.text.length} bytes (the bare server answers this one); marquee pid ${marquee.pid}, bare pid ${bare.pid}`,
-);
-// The fixed-rate runs send one body (olgen takes one): the one whose answer has the median size.
-const latencyBody = typical.body;
-const latencyFile = join(work, 'body.json');
-writeFileSync(latencyFile, latencyBody);
 
-// Warm both (JIT, caches) before the first measured round.
-const script = wrk ? wrkScript(bodies) : '';
-const peakRun = (port: number, seconds: number) =>
-  wrk ? runWrk(port, seconds, script) : runOlgen(port, 100_000, seconds, latencyFile);
-await peakRun(marquee.port, 3);
-await peakRun(bare.port, 3);
+async function prepare(topology: string): Promise<Target> {
+  const marquee = await startMarquee(topology);
+  const api = await signIn(marquee.port);
+  const t = performance.now();
+  const lineItemIds = await createNetwork(api, LINE_ITEMS);
+  const { items: placements } = await api.call<{ items: Placement[] }>('GET', '/placements?limit=100');
+  const bodies = requestBodies(placements, 64);
+  // Let the serving snapshot catch up with the last changes (coalesced every 100 ms).
+  await new Promise((r) => setTimeout(r, 1500));
+  // What Marquee answers to these bodies: the bare server answers a real response of the median size.
+  const answers: { body: string; text: string; filled: boolean }[] = [];
+  for (const body of bodies) {
+    const r = await fetch(`http://${HOST}:${marquee.port}/v1/decisions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body,
+    });
+    if (r.status !== 200) throw new Error(`decision: ${r.status} ${await r.text()}`);
+    const text = await r.text();
+    const decision = JSON.parse(text) as { decisions: Record<string, unknown[]> };
+    answers.push({ body, text, filled: Object.values(decision.decisions).some((ads) => ads.length > 0) });
+  }
+  const bySize = [...answers].sort((a, b) => a.text.length - b.text.length);
+  const typical = bySize[Math.floor(bySize.length / 2)]!;
+  // The fixed-rate runs send one body (olgen takes one): the one whose answer has the median size.
+  const latencyFile = join(work, `body-${topology}.json`);
+  writeFileSync(latencyFile, typical.body);
+  const fill = answers.filter((a) => a.filled).length / bodies.length;
+  console.log(
+    `${TOPOLOGY_ENV[topology]!.label}: demo data + ${num(lineItemIds.length)} line items created through the API in ` +
+      `${((performance.now() - t) / 1000).toFixed(1)} s; fill ${Math.round(fill * 100)}%, median response ` +
+      `${typical.text.length} bytes; pid ${marquee.pid}, serving pid ${marquee.servingPid}`,
+  );
+  return {
+    topology,
+    label: TOPOLOGY_ENV[topology]!.label,
+    ...marquee,
+    api,
+    lineItemIds,
+    bodies,
+    script: wrk ? wrkScript(bodies, topology) : '',
+    latencyFile,
+    typical: typical.text,
+    fill,
+  };
+}
+
+const targets: Target[] = [];
+for (const topology of TOPOLOGIES) targets.push(await prepare(topology));
+const first = targets[0]!;
+const bare = await startBare(first.typical);
+const bareFile = join(work, 'body-bare.json');
+writeFileSync(bareFile, readFileSync(first.latencyFile));
+console.log(
+  `bare node:http: pid ${bare.pid}, answers ${first.typical.length} bytes (${first.label}'s median response)`,
+);
+const bareScript = wrk ? wrkScript(first.bodies, 'bare') : '';
+const peakRun = (port: number, seconds: number, script: string, bodyFile: string) =>
+  wrk ? runWrk(port, seconds, script) : runOlgen(port, 100_000, seconds, bodyFile);
+const load = loadavg();
+console.log(`load average at the start: ${load}`);
+
+// Warm all (JIT, caches) before the first measured round.
+for (const t of targets) await peakRun(t.port, 3, t.script, t.latencyFile);
+await peakRun(bare.port, 3, bareScript, bareFile);
 
 // 1. Peak throughput, alternating rounds.
-const peak = { marquee: [] as number[], bare: [] as number[] };
+const peak = new Map<string, number[]>(targets.map((t) => [t.topology, []]));
+const barePeak: number[] = [];
 for (let round = 0; round < ROUNDS; round++) {
-  const m = await peakRun(marquee.port, PEAK_SECONDS);
-  const b = await peakRun(bare.port, PEAK_SECONDS);
-  if (m.non2xx || m.errors) console.log(`  marquee: ${m.non2xx} non-2xx, ${m.errors} socket errors`);
-  peak.marquee.push(m.rps);
-  peak.bare.push(b.rps);
-  console.log(
-    `peak round ${round + 1}: marquee ${num(m.rps)} req/s, bare ${num(b.rps)} req/s, ratio ${(m.rps / b.rps).toFixed(2)}x`,
-  );
+  const parts: string[] = [];
+  const b = await peakRun(bare.port, PEAK_SECONDS, bareScript, bareFile);
+  barePeak.push(b.rps);
+  for (const t of targets) {
+    const m = await peakRun(t.port, PEAK_SECONDS, t.script, t.latencyFile);
+    if (m.non2xx || m.errors) console.log(`  ${t.label}: ${m.non2xx} non-2xx, ${m.errors} socket errors`);
+    peak.get(t.topology)!.push(m.rps);
+    parts.push(`${t.label} ${num(m.rps)} req/s (${(m.rps / b.rps).toFixed(2)}x)`);
+  }
+  console.log(`peak round ${round + 1}: bare ${num(b.rps)} req/s; ${parts.join('; ')}`);
 }
-const peakRatios = peak.marquee.map((m, i) => m / peak.bare[i]!);
+// Each Marquee round beside the bare round just before it.
+const peakRatios = (topology: string) => peak.get(topology)!.map((m, i) => m / barePeak[i]!);
 
-// 2. Latency at half of Marquee's peak, alternating rounds.
-const rate = Math.round(mean(peak.marquee) / 2);
-const lat = { marquee: [] as OlgenResult[], bare: [] as OlgenResult[] };
-// 3. p99 while line items change, beside the same fixed rate without changes.
+// 2. Latency at half of each topology's peak, Marquee and bare alternating at that rate.
+const rates = new Map(targets.map((t) => [t.topology, Math.round(median(peak.get(t.topology)!) / 2)]));
+const lat = new Map(targets.map((t) => [t.topology, { marquee: [] as OlgenResult[], bare: [] as OlgenResult[] }]));
+// 3. p99 while line items change, beside the same fixed rate without changes (the first topology only).
 const upd = { quiet: [] as OlgenResult[], toggle: [] as OlgenResult[], bulk: [] as OlgenResult[] };
 const stall = { quiet: [] as number[], toggle: [] as number[], bulk: [] as number[] };
+const UPDATES = process.env.BENCH_UPDATES !== '0';
 if (olgen && !CPU_PROF) {
   for (let round = 0; round < ROUNDS; round++) {
-    const m = await runOlgen(marquee.port, rate, LATENCY_SECONDS, latencyFile);
-    const b = await runOlgen(bare.port, rate, LATENCY_SECONDS, latencyFile);
-    lat.marquee.push(m);
-    lat.bare.push(b);
-    console.log(
-      `latency round ${round + 1} at ${num(rate)} req/s: marquee p50 ${ms(m.p50_us)} p99 ${ms(m.p99_us)} ms, ` +
-        `bare p50 ${ms(b.p50_us)} p99 ${ms(b.p99_us)} ms, p99 ratio ${(m.p99_us / b.p99_us).toFixed(2)}x` +
-        (m.non2xx || m.errors ? ` (marquee ${m.non2xx} non-2xx, ${m.errors} errors)` : ''),
-    );
+    for (const t of targets) {
+      const rate = rates.get(t.topology)!;
+      const m = await runOlgen(t.port, rate, LATENCY_SECONDS, t.latencyFile);
+      const b = await runOlgen(bare.port, rate, LATENCY_SECONDS, bareFile);
+      lat.get(t.topology)!.marquee.push(m);
+      lat.get(t.topology)!.bare.push(b);
+      console.log(
+        `latency round ${round + 1}, ${t.label} at ${num(rate)} req/s: p50 ${ms(m.p50_us)} p99 ${ms(m.p99_us)} ms; ` +
+          `bare p50 ${ms(b.p50_us)} p99 ${ms(b.p99_us)} ms; p99 ratio ${(m.p99_us / b.p99_us).toFixed(2)}x` +
+          (m.non2xx || m.errors ? ` (marquee ${m.non2xx} non-2xx, ${m.errors} errors)` : '') +
+          (m.unfinished ? ` (marquee: ${m.unfinished} of ${m.issued} unanswered)` : ''),
+      );
+    }
   }
-
+}
+if (olgen && !CPU_PROF && UPDATES) {
+  const { api, lineItemIds, port, latencyFile } = first;
+  const rate = rates.get(first.topology)!;
   const changing = async <T>(run: Promise<T>, change: () => Promise<unknown>, everyMs: number) => {
     let done = false;
     let changes = 0;
@@ -505,79 +602,93 @@ if (olgen && !CPU_PROF) {
   const bulkChange = () =>
     api.call('POST', '/line-items/bulk-status', { ids: bulkBatch, status: bulks++ % 2 === 0 ? 'paused' : 'active' });
   for (let round = 0; round < ROUNDS; round++) {
-    await loopMaxMs(marquee.port);
-    const quiet = await runOlgen(marquee.port, rate, LATENCY_SECONDS, latencyFile);
-    stall.quiet.push(await loopMaxMs(marquee.port));
-    const toggle = await changing(runOlgen(marquee.port, rate, LATENCY_SECONDS, latencyFile), toggleOne, 100);
-    stall.toggle.push(await loopMaxMs(marquee.port));
-    const bulk = await changing(runOlgen(marquee.port, rate, LATENCY_SECONDS, latencyFile), bulkChange, 2000);
-    stall.bulk.push(await loopMaxMs(marquee.port));
+    await loopMaxMs(port);
+    const quiet = await runOlgen(port, rate, LATENCY_SECONDS, latencyFile);
+    stall.quiet.push(await loopMaxMs(port));
+    const toggle = await changing(runOlgen(port, rate, LATENCY_SECONDS, latencyFile), toggleOne, 100);
+    stall.toggle.push(await loopMaxMs(port));
+    const bulk = await changing(runOlgen(port, rate, LATENCY_SECONDS, latencyFile), bulkChange, 2000);
+    stall.bulk.push(await loopMaxMs(port));
     upd.quiet.push(quiet);
     upd.toggle.push(toggle.result);
     upd.bulk.push(bulk.result);
     console.log(
-      `update round ${round + 1} at ${num(rate)} req/s: quiet p99 ${ms(quiet.p99_us)} ms (longest loop stall ${stall.quiet.at(-1)!.toFixed(0)} ms); ` +
-        `1 line item every 100 ms (${toggle.changes} changes) p99 ${ms(toggle.result.p99_us)} ms (stall ${stall.toggle.at(-1)!.toFixed(0)} ms); ` +
-        `500 at once every 2 s (${bulk.changes} changes) p99 ${ms(bulk.result.p99_us)} ms (stall ${stall.bulk.at(-1)!.toFixed(0)} ms)`,
+      `update round ${round + 1}, ${first.label} at ${num(rate)} req/s: quiet p99 ${ms(quiet.p99_us)} ms (longest loop stall ${stall.quiet.at(-1)!.toFixed(0)} ms${unanswered(quiet)}); ` +
+        `1 line item every 100 ms (${toggle.changes} changes) p99 ${ms(toggle.result.p99_us)} ms (stall ${stall.toggle.at(-1)!.toFixed(0)} ms${unanswered(toggle.result)}); ` +
+        `500 at once every 2 s (${bulk.changes} changes) p99 ${ms(bulk.result.p99_us)} ms (stall ${stall.bulk.at(-1)!.toFixed(0)} ms${unanswered(bulk.result)})`,
     );
   }
   // Leave the network as it was (all active).
   await api.call('POST', '/line-items/bulk-status', { ids: bulkBatch, status: 'active' });
 }
+const loadEnd = loadavg();
 stopAll();
 if (CPU_PROF) {
-  // The profile is written when the server exits (SIGTERM: graceful shutdown).
+  // The profiles are written when the processes exit (SIGTERM: graceful shutdown).
   await new Promise((r) => setTimeout(r, 3000));
-  console.log(`CPU profile of the Marquee worker written to ${resolve(CPU_PROF)}`);
+  const who = targets.map(
+    (t) => `${t.label}: serving pid ${t.servingPid}${t.servingPid !== t.pid ? `, primary pid ${t.pid}` : ''}`,
+  );
+  console.log(`CPU profiles written to ${resolve(CPU_PROF)} (CPU.<date>.<time>.<pid>...; ${who.join('; ')})`);
 }
 
 // ---------------------------------------------------------------- report
 
-const rows: [string, string, string, string, string][] = [];
-rows.push([
-  `peak req/s (wrk -t1 -c${CONNECTIONS}, ${ROUNDS}x${PEAK_SECONDS} s, median)`,
-  num(median(peak.marquee)),
-  num(median(peak.bare)),
-  `${median(peakRatios).toFixed(2)}x`,
-  '>= 0.6x',
-]);
-if (olgen && !CPU_PROF) {
-  const p50 = (xs: OlgenResult[]) => median(xs.map((x) => x.p50_us));
-  const p99 = (xs: OlgenResult[]) => median(xs.map((x) => x.p99_us));
-  const p99Ratios = lat.marquee.map((m, i) => m.p99_us / lat.bare[i]!.p99_us);
+const rows: string[][] = [];
+const names = targets.map((t) => t.label);
+const p50 = (xs: OlgenResult[]) => median(xs.map((x) => x.p50_us));
+const p99 = (xs: OlgenResult[]) => median(xs.map((x) => x.p99_us));
+for (const t of targets) {
   rows.push([
-    `p50 ms at ${num(rate)} req/s (olgen, median of rounds)`,
-    ms(p50(lat.marquee)),
-    ms(p50(lat.bare)),
-    `${(p50(lat.marquee) / p50(lat.bare)).toFixed(2)}x`,
+    `${t.label}: peak req/s (wrk -t1 -c${CONNECTIONS}, ${ROUNDS}x${PEAK_SECONDS} s, median)`,
+    num(median(peak.get(t.topology)!)),
+    num(median(barePeak)),
+    `${median(peakRatios(t.topology)).toFixed(2)}x (rounds ${peakRatios(t.topology)
+      .map((r) => r.toFixed(2))
+      .join(' / ')})`,
+    '>= 0.6x',
+  ]);
+  if (!olgen || CPU_PROF) continue;
+  const l = lat.get(t.topology)!;
+  const rate = num(rates.get(t.topology)!);
+  const p99Ratios = l.marquee.map((m, i) => m.p99_us / l.bare[i]!.p99_us);
+  rows.push([
+    `${t.label}: p50 ms at ${rate} req/s (olgen, median of rounds)`,
+    ms(p50(l.marquee)),
+    ms(p50(l.bare)),
+    `${(p50(l.marquee) / p50(l.bare)).toFixed(2)}x`,
     '',
   ]);
   rows.push([
-    `p99 ms at ${num(rate)} req/s (olgen, median of rounds)`,
-    ms(p99(lat.marquee)),
-    ms(p99(lat.bare)),
-    `${median(p99Ratios).toFixed(2)}x`,
+    `${t.label}: p99 ms at ${rate} req/s (olgen, median of rounds)`,
+    ms(p99(l.marquee)),
+    ms(p99(l.bare)),
+    `${median(p99Ratios).toFixed(2)}x (rounds ${p99Ratios.map((r) => r.toFixed(2)).join(' / ')})`,
     '<= 1.5x',
   ]);
+}
+if (olgen && !CPU_PROF && UPDATES) {
+  const rate = num(rates.get(first.topology)!);
   const vsQuiet = (xs: OlgenResult[]) => median(xs.map((x, i) => x.p99_us / upd.quiet[i]!.p99_us));
   const loop = (xs: number[]) => `${median(xs).toFixed(0)} ms`;
-  rows.push([`p99 ms, quiet (marquee, ${num(rate)} req/s)`, ms(p99(upd.quiet)), '', '', '']);
+  rows.push([`${first.label}: p99 ms, quiet (${rate} req/s)`, ms(p99(upd.quiet)), '', '', '']);
   rows.push([
-    'p99 ms, 1 line item paused/activated every 100 ms',
+    `${first.label}: p99 ms, 1 line item paused/activated every 100 ms`,
     ms(p99(upd.toggle)),
     '',
     `${vsQuiet(upd.toggle).toFixed(2)}x quiet`,
     'no visible change',
   ]);
   rows.push([
-    'p99 ms, 500 line items paused/activated every 2 s',
+    `${first.label}: p99 ms, 500 line items paused/activated every 2 s`,
     ms(p99(upd.bulk)),
     '',
     `${vsQuiet(upd.bulk).toFixed(2)}x quiet`,
     'no visible change',
   ]);
   rows.push([
-    'longest event-loop stall: quiet / 1 per 100 ms / 500 per 2 s',
+    // /metrics is the primary's in the cluster (forwarded): its loop, not the serving worker's.
+    `longest event-loop stall of the process answering /metrics${first.servingPid !== first.pid ? ' (the primary)' : ''}: quiet / 1 per 100 ms / 500 per 2 s`,
     `${loop(stall.quiet)} / ${loop(stall.toggle)} / ${loop(stall.bulk)}`,
     '',
     '',
@@ -586,7 +697,8 @@ if (olgen && !CPU_PROF) {
 }
 console.log('');
 console.log(
-  `Decision API over HTTP: one worker, demo data + ${num(LINE_ITEMS)} line items, ${ROUNDS} alternating rounds`,
+  `Decision API over HTTP: ${names.join(' and ')} beside a bare node:http server, demo data + ${num(LINE_ITEMS)} ` +
+    `line items${CAPPED ? ' (every 4th frequency-capped)' : ' (none capped)'}, ${ROUNDS} alternating rounds; load average ${load} at the start, ${loadEnd} at the end`,
 );
 console.log('');
 console.log('| measure | Marquee | bare node:http | ratio | goal |');

@@ -16,6 +16,7 @@ const BENCHES: Record<string, { file: string; what: string; node?: string[] }> =
     file: 'cluster.ts',
     what: 'npm start as 1 process vs 2 serving workers: peak decisions/s, p99 quiet and under bulk changes',
   },
+  'ipc-caps': { file: 'ipc-caps.ts', what: "a cluster worker's caps.load on the IPC wire: objects vs strings" },
   'event-log': { file: 'event-log.ts', what: 'durable batch appends vs a plain write+fsync loop' },
   'tracking-pixel': {
     file: 'tracking-pixel.ts',

@@ -2,7 +2,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig } from './config.ts';
+import { ConfigError, loadConfig, servingTopology } from './config.ts';
 
 function problemsOf(fn: () => unknown): readonly string[] {
   try {
@@ -35,6 +35,19 @@ describe('loadConfig', () => {
     expect(loadConfig({}).workers).toBe(availableParallelism());
     expect(loadConfig({ MARQUEE_WORKERS: '1' }).workers).toBe(1);
     expect(() => loadConfig({ MARQUEE_WORKERS: 'many' })).toThrow(/MARQUEE_WORKERS/);
+  });
+
+  it('chooses the topology: a cluster past one worker, or as MARQUEE_CLUSTER says', () => {
+    const topology = (env: NodeJS.ProcessEnv) => servingTopology(loadConfig(env));
+    expect(loadConfig({}).cluster).toBeUndefined();
+    expect(topology({ MARQUEE_WORKERS: '1' })).toEqual({ cluster: false, workers: 1 });
+    expect(topology({ MARQUEE_WORKERS: '0' })).toEqual({ cluster: false, workers: 1 });
+    expect(topology({ MARQUEE_WORKERS: '3' })).toEqual({ cluster: true, workers: 3 });
+    // A primary and exactly one serving worker.
+    expect(topology({ MARQUEE_WORKERS: '1', MARQUEE_CLUSTER: 'true' })).toEqual({ cluster: true, workers: 1 });
+    expect(topology({ MARQUEE_WORKERS: '0', MARQUEE_CLUSTER: 'yes' })).toEqual({ cluster: true, workers: 1 });
+    expect(topology({ MARQUEE_WORKERS: '4', MARQUEE_CLUSTER: 'false' })).toEqual({ cluster: false, workers: 1 });
+    expect(() => loadConfig({ MARQUEE_CLUSTER: 'maybe' })).toThrow(/MARQUEE_CLUSTER/);
   });
 
   it('derives the public URL from the port', () => {

@@ -71,6 +71,12 @@ export interface Config {
    * and, when embedded, the shared counters. 0 or 1: one process (docs/operations.md "Workers").
    */
   readonly workers?: number;
+  /**
+   * The topology: unset, a cluster when `workers` > 1 and one process otherwise; true, always a primary and
+   * max(1, workers) serving workers (`workers` 1: exactly one serving worker, as the decisions-http benchmark
+   * measures); false, always one process whatever `workers` says.
+   */
+  readonly cluster?: boolean;
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -114,6 +120,7 @@ const ConfigSchema = Type.Object(
     attributionViewWindowSeconds: Type.Integer({ minimum: 0, maximum: 90 * 24 * 3600 }),
     rollups: Type.Boolean(),
     workers: Type.Integer({ minimum: 0, maximum: 256 }),
+    cluster: Type.Optional(Type.Boolean()),
   },
   { additionalProperties: false },
 );
@@ -132,6 +139,7 @@ export const CONFIG_DEFAULTS: Readonly<
     | 'metricsToken'
     | 'geoipDbPath'
     | 'natsUrl'
+    | 'cluster'
   >
 > = {
   port: 8080,
@@ -194,6 +202,7 @@ export const ENV_VARS: Readonly<Record<Key, string>> = {
   attributionViewWindowSeconds: 'MARQUEE_ATTRIBUTION_VIEW_WINDOW_SECONDS',
   rollups: 'MARQUEE_ROLLUPS',
   workers: 'MARQUEE_WORKERS',
+  cluster: 'MARQUEE_CLUSTER',
 };
 
 /** Command-line flags (`--port 9000` or `--port=9000`). */
@@ -219,7 +228,7 @@ const ajv = new Ajv({ allErrors: true, strict: false });
 const validateComplete = ajv.compile(ConfigSchema);
 const validateFile = ajv.compile(Type.Partial(ConfigSchema, { additionalProperties: false }));
 
-const BOOLEAN_KEYS = new Set<Key>(['loadDemoData', 'secureCookies', 'trustProxy', 'rollups']);
+const BOOLEAN_KEYS = new Set<Key>(['loadDemoData', 'secureCookies', 'trustProxy', 'rollups', 'cluster']);
 const TRUE = new Set(['1', 'true', 'yes', 'on']);
 const FALSE = new Set(['0', 'false', 'no', 'off']);
 
@@ -371,6 +380,17 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, argv: readonly 
     attributionViewWindowSeconds: c.attributionViewWindowSeconds,
     rollups: c.rollups,
     workers: c.workers,
+    cluster: c.cluster,
   };
   return Object.freeze(config);
+}
+
+/**
+ * What `npm start` runs: one process, or a primary and `workers` serving workers (config `cluster`, `workers`).
+ * @example servingTopology(loadConfig({ MARQUEE_WORKERS: '1', MARQUEE_CLUSTER: 'true' })) // { cluster: true, workers: 1 }
+ */
+export function servingTopology(config: Config): { readonly cluster: boolean; readonly workers: number } {
+  const workers = config.workers ?? CONFIG_DEFAULTS.workers;
+  const cluster = config.cluster ?? workers > 1;
+  return { cluster, workers: cluster ? Math.max(1, workers) : 1 };
 }

@@ -9,7 +9,7 @@ import pino from 'pino';
 import { createApp } from './app.ts';
 import { createBlobStorage } from './assets/create-blob-storage.ts';
 import { runPrimary, runWorker } from './cluster/run-cluster.ts';
-import { CONFIG_DEFAULTS, type Config, ConfigError, loadConfig } from './config.ts';
+import { CONFIG_DEFAULTS, type Config, ConfigError, loadConfig, servingTopology } from './config.ts';
 import { createFirstAdmin } from './first-start.ts';
 import { createLifecycle } from './lifecycle/lifecycle.ts';
 import { installGracefulShutdown } from './lifecycle/shutdown.ts';
@@ -56,8 +56,8 @@ async function main(): Promise<void> {
   }
 
   const lifecycle = createLifecycle();
-  const workers = config.workers ?? CONFIG_DEFAULTS.workers;
-  if (workers > 1) return runPrimary({ config, store, logger, blobs }, lifecycle, workers);
+  const topology = servingTopology(config);
+  if (topology.cluster) return runPrimary({ config, store, logger, blobs }, lifecycle, topology.workers);
   const app = await createApp({ config, store, logger, blobs }, { lifecycle });
   installGracefulShutdown({
     app,

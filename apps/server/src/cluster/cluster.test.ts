@@ -366,3 +366,27 @@ it('drains on SIGTERM: every acknowledged impression is in the log after a resta
     rmSync(dataDir, { recursive: true, force: true });
   }
 });
+
+it('MARQUEE_CLUSTER=true with MARQUEE_WORKERS=1: one serving worker behind the primary', {
+  timeout: 240_000,
+}, async () => {
+  const marquee = await startMarquee({ ...ENV, MARQUEE_WORKERS: '1', MARQUEE_CLUSTER: 'true' }, 180_000);
+  try {
+    const ids = await workerIds(marquee.url);
+    expect(ids.size).toBe(1);
+    const [id] = [...ids];
+    const [slot, pid] = id!.split(':');
+    expect(slot).toBe('1');
+    expect(Number(pid)).not.toBe(marquee.child.pid);
+    // Decisions from that worker; the management API through the primary.
+    const api = await signIn(marquee.url, 'admin@localhost', PASSWORD);
+    const network = await createTrackingNetwork(api, 1, 0);
+    await waitServing(marquee.url, network);
+    const { worker, body } = await decideFresh(marquee.url, [network.lineItems[0]!.placementId], 'one-worker');
+    expect(worker).toBe(id);
+    expect(body.decisions[network.lineItems[0]!.placementId]).toHaveLength(1);
+  } finally {
+    await marquee.stop();
+    rmSync(marquee.dataDir, { recursive: true, force: true });
+  }
+});

@@ -59,6 +59,40 @@ export class RpcDeduplicator implements Deduplicator {
   async close(): Promise<void> {}
 }
 
+/**
+ * A line item's caps as they cross the channel: their JSON text, computed once per caps array of the snapshot
+ * (the arrays are the snapshot's, stable between updates). Ids and texts are strings, which the structured
+ * clone copies cheaply; an object per line item costs both sides several times more (bench/ipc-caps.ts).
+ */
+const capsTextOf = new WeakMap<readonly FrequencyCap[], string>();
+export function capsText(caps: readonly FrequencyCap[]): string {
+  let text = capsTextOf.get(caps);
+  if (text === undefined) {
+    text = JSON.stringify(caps);
+    capsTextOf.set(caps, text);
+  }
+  return text;
+}
+
+/**
+ * The arguments of `caps.load` on the wire: the line items' ids, the distinct caps texts, and for each id the
+ * index of its caps text (a request's capped candidates share a handful of cap settings).
+ */
+export function capsLoadArgs(lineItems: readonly CappedLineItem[]): [string[], string[], number[]] {
+  const ids = new Array<string>(lineItems.length);
+  const sets: string[] = [];
+  const setOf = new Array<number>(lineItems.length);
+  for (let i = 0; i < lineItems.length; i++) {
+    const li = lineItems[i]!;
+    const text = capsText(li.frequencyCaps);
+    let k = sets.indexOf(text);
+    if (k === -1) k = sets.push(text) - 1;
+    ids[i] = li.id;
+    setOf[i] = k;
+  }
+  return [ids, sets, setOf];
+}
+
 export class RpcFrequencyCapStore implements FrequencyCapStore {
   constructor(private readonly rpc: RpcChannel) {}
   record(
@@ -68,12 +102,12 @@ export class RpcFrequencyCapStore implements FrequencyCapStore {
     nowMs: number,
     lifetimeEndMs?: number | null,
   ): Promise<void> {
-    return this.rpc.call<void>('caps.record', userKey, lineItemId, caps, nowMs, lifetimeEndMs);
+    return this.rpc.call<void>('caps.record', userKey, lineItemId, capsText(caps), nowMs, lifetimeEndMs);
   }
   async load(userKey: string, lineItems: readonly CappedLineItem[], nowMs: number): Promise<FrequencyCapView> {
-    // Only what the store reads crosses (serving line items hold clocks and indexes).
-    const slim = lineItems.map((li) => ({ id: li.id, frequencyCaps: li.frequencyCaps }));
-    const counts = await this.rpc.call<[string, number][]>('caps.load', userKey, slim, nowMs);
+    // Only what the store reads crosses (serving line items hold clocks and indexes), as strings.
+    const [ids, sets, setOf] = capsLoadArgs(lineItems);
+    const counts = await this.rpc.call<[string, number][]>('caps.load', userKey, ids, sets, setOf, nowMs);
     return new LoadedFrequencyCapView(new Map(counts));
   }
   async close(): Promise<void> {}

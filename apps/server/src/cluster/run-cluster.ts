@@ -1,5 +1,5 @@
 /**
- * `npm start` with MARQUEE_WORKERS > 1: the primary's and the workers' entry points (main.ts calls them).
+ * `npm start` as a cluster (MARQUEE_WORKERS > 1, or MARQUEE_CLUSTER=true): the primary's and the workers' entry points (main.ts calls them).
  *
  * Primary: the app of createApp (management API, dashboard, OpenAPI, rollups, billing, the store and, when
  * embedded, the shared state) on an internal loopback port, and the supervisor of the workers.

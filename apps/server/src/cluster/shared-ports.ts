@@ -52,10 +52,24 @@ export function sharedPortHandlers(ports: SharedPorts): RpcHandlers {
     h['dedup.release'] = (key: string) => dedup.release(key);
   }
   if (caps) {
-    h['caps.record'] = (user: string, li: string, c: FrequencyCap[], nowMs: number, end?: number | null) =>
-      caps.record(user, li, c, nowMs, end);
+    // The caps arrive as JSON texts (port-proxies.ts capsText): parsed once per distinct text.
+    const parsed = new Map<string, FrequencyCap[]>();
+    const capsOf = (text: string): FrequencyCap[] => {
+      let c = parsed.get(text);
+      if (c === undefined) {
+        if (parsed.size >= 10_000) parsed.clear();
+        c = JSON.parse(text) as FrequencyCap[];
+        parsed.set(text, c);
+      }
+      return c;
+    };
+    h['caps.record'] = (user: string, li: string, c: string, nowMs: number, end?: number | null) =>
+      caps.record(user, li, capsOf(c), nowMs, end);
     // The view is a class: its counts cross as [viewKey, count] pairs.
-    h['caps.load'] = async (user: string, lineItems: CappedLineItem[], nowMs: number) => {
+    h['caps.load'] = async (user: string, ids: string[], sets: string[], setOf: number[], nowMs: number) => {
+      const setCaps = sets.map(capsOf);
+      const lineItems: CappedLineItem[] = new Array(ids.length);
+      for (let i = 0; i < ids.length; i++) lineItems[i] = { id: ids[i]!, frequencyCaps: setCaps[setOf[i]!]! };
       const view = await caps.load(user, lineItems, nowMs);
       const counts: [string, number][] = [];
       for (const li of lineItems) {
