@@ -12,10 +12,10 @@
  *   node --import tsx bench/event-codec.ts [--rounds 25] [--batch 10000]
  */
 import { randomUUID } from 'node:crypto';
-import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { type EncodedEvent, encodeEvent, encodeEvents, type TrackingEvent } from '../packages/events/src/index.ts';
 import { writeFrame } from '../packages/events/src/record-frame.ts';
+import { cpuRounds, loadAverage, printCpuTable } from './cpu-rounds.ts';
 
 const { values } = parseArgs({
   options: { rounds: { type: 'string', default: '25' }, batch: { type: 'string', default: '10000' } },
@@ -86,40 +86,11 @@ const cases: Record<string, () => void> = {
   },
 };
 
-const times: Record<string, number[]> = {};
-for (const name of Object.keys(cases)) times[name] = [];
-for (const f of Object.values(cases)) f();
-for (let r = 0; r < ROUNDS; r++) {
-  for (const [name, f] of Object.entries(cases)) {
-    const t0 = process.cpuUsage();
-    f();
-    const d = process.cpuUsage(t0);
-    times[name]!.push((d.user + d.system) / N);
-  }
-}
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
+const times = cpuRounds(cases, ROUNDS, N);
 const bytes = check.reduce((s, e) => s + e.data.byteLength, 0) / check.length;
 console.log(
   `event encoding, batches of ${N} events of ${Math.round(bytes)} bytes, ${ROUNDS} interleaved rounds, CPU µs per ` +
-    `event (median, min); load average ${os
-      .loadavg()
-      .map((x) => x.toFixed(1))
-      .join(' ')}\n`,
+    `event (median, min); load average ${loadAverage()}\n`,
 );
-console.log('| case                                              | µs/event (median) | min    | vs baseline |');
-console.log('| ------------------------------------------------- | ----------------: | -----: | ----------: |');
-let base = 0;
-for (const [name, xs] of Object.entries(times)) {
-  const m = median(xs);
-  if (name.includes('baseline')) base = m;
-  console.log(
-    `| ${name.padEnd(49)} | ${m.toFixed(3).padStart(17)} | ${Math.min(...xs)
-      .toFixed(3)
-      .padStart(6)} | ${(base / m).toFixed(2).padStart(10)}x |`,
-  );
-}
+printCpuTable(times, 'event');
 if (sink === 0.5) console.log(sink);

@@ -14,6 +14,7 @@ import { createHmac, createSecretKey, hash, randomBytes, randomUUID } from 'node
 import { parseArgs } from 'node:util';
 import { HmacSha256 } from '../packages/tracking/src/hmac-sha256.ts';
 import { type TrackingClaims, UrlSigner } from '../packages/tracking/src/url-signer.ts';
+import { cpuRounds, loadAverage, printCpuTable } from './cpu-rounds.ts';
 import { CreateHmacUrlSigner } from './url-signer-baseline.ts';
 
 const { values } = parseArgs({
@@ -106,39 +107,10 @@ const cases: Record<string, () => void> = {
   },
 };
 
-const times: Record<string, number[]> = {};
-for (const name of Object.keys(cases)) times[name] = [];
-for (const f of Object.values(cases)) f(); // warm-up
-for (let r = 0; r < ROUNDS; r++) {
-  for (const [name, f] of Object.entries(cases)) {
-    const t0 = process.cpuUsage();
-    f();
-    const d = process.cpuUsage(t0);
-    times[name]!.push((d.user + d.system) / N);
-  }
-}
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-};
+const times = cpuRounds(cases, ROUNDS, N);
 console.log(
   `token verification, ${N} tokens of ${Math.round(tokens.reduce((s, t) => s + t.length, 0) / N)} chars, ` +
-    `${ROUNDS} interleaved rounds, CPU µs per token (median, min); load average ${(await import('node:os'))
-      .loadavg()
-      .map((x) => x.toFixed(1))
-      .join(' ')}\n`,
+    `${ROUNDS} interleaved rounds, CPU µs per token (median, min); load average ${loadAverage()}\n`,
 );
-console.log('| case                                          | µs/token (median) | min    | vs baseline |');
-console.log('| --------------------------------------------- | ----------------: | -----: | ----------: |');
-let base = 0;
-for (const [name, xs] of Object.entries(times)) {
-  const m = median(xs);
-  if (name.includes('baseline')) base = m;
-  console.log(
-    `| ${name.padEnd(45)} | ${m.toFixed(3).padStart(17)} | ${Math.min(...xs)
-      .toFixed(3)
-      .padStart(6)} | ${(base / m).toFixed(2).padStart(10)}x |`,
-  );
-}
+printCpuTable(times, 'token');
 if (sink === 0.5) console.log(sink);
