@@ -5,6 +5,7 @@
  * event log the workers append to stays open until the last of them has exited).
  */
 import cluster, { type Worker } from 'node:cluster';
+import { setTimeout as sleep } from 'node:timers/promises';
 import { decodeEvent, type EncodedEvent } from '@marquee/events';
 import type { LineItemPacing } from '@marquee/pacing';
 import type { Store } from '@marquee/store';
@@ -112,16 +113,21 @@ export function startWorkers(options: SupervisorOptions): Supervisor {
     for (const rpc of channels.values()) rpc.push('feed', null);
   });
 
-  // The delivery report's pacing view (on track / behind / ahead) comes from the workers' controllers: the
-  // primary serves nothing, so its own has no line items. Polled every few seconds, one view per line item.
   // GET /metrics (served here) adds up the workers' registries: they count the serving and tracking requests.
+  // A worker that does not answer within 2 s is left out of that scrape rather than holding it.
   metricsOf(options.app).others = async () => {
     const all = await Promise.all(
-      [...channels.values()].map((rpc) => rpc.call<MetricsJson>('metrics.json').catch(() => undefined)),
+      [...channels.values()].map((rpc) =>
+        Promise.race([rpc.call<MetricsJson>('metrics.json'), sleep(2_000, undefined, { ref: false })]).catch(
+          () => undefined,
+        ),
+      ),
     );
     return all.filter((m): m is MetricsJson => m !== undefined);
   };
 
+  // The delivery report's pacing view (on track / behind / ahead) comes from the workers' controllers: the
+  // primary serves nothing, so its own has no line items. Polled every few seconds, one view per line item.
   let workerViews = new Map<string, LineItemPacing>();
   serving.budgets.showViewsFrom((id) => workerViews.get(id));
   const pollViews = setInterval(async () => {
