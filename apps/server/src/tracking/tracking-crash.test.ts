@@ -158,6 +158,8 @@ async function hit(kind: Kind, d: Served, retry = false): Promise<boolean> {
 
 async function pixelWorker(network: TrackingNetwork, w: number): Promise<void> {
   let n = 0;
+  // The life of the server this worker last replayed an impression of an earlier life into.
+  let crossReplayedIn = -1;
   for (;;) {
     const server = live;
     if (!server) {
@@ -210,16 +212,23 @@ async function pixelWorker(network: TrackingNetwork, w: number): Promise<void> {
         if (random() < 0.35) await hit('click', d);
       }),
     );
-    // A replay of an impression acknowledged earlier (maybe by a previous life of the server).
-    if (random() < 0.15 && acked.impression.size > 0) {
-      const ids = [...acked.impression.keys()];
+    // A replay of an impression acknowledged earlier (maybe by a previous life of the server). Once per life
+    // and worker the replay is of an earlier life's impression, so the dedup across a restart is always
+    // exercised, however few decisions a busy machine makes between kills.
+    const earlier =
+      crossReplayedIn === generation ? [] : [...acked.impression].filter(([, g]) => g < generation).map(([id]) => id);
+    if ((earlier.length > 0 || random() < 0.15) && acked.impression.size > 0) {
+      const ids = earlier.length > 0 ? earlier : [...acked.impression.keys()];
       const id = ids[Math.floor(random() * ids.length)]!;
       const d = served.get(id)!;
       const before = acked.impression.get(id)!;
       const across = before < generation;
       if (await hit('impression', d, true)) {
         counters.replays++;
-        if (across) counters.replaysAcrossRestart++;
+        if (across) {
+          counters.replaysAcrossRestart++;
+          crossReplayedIn = generation;
+        }
       }
     }
   }
