@@ -22,7 +22,6 @@ export function encodeEvent(event: TrackingEvent): EncodedEvent {
  */
 export function stringifyEvent(e: TrackingEvent): string {
   bad = false;
-  wide = false;
   let present = REQUIRED_FIELDS;
   let tail = '';
   // Optional fields in the order the tracking service writes them (so its events' text is JSON.stringify's).
@@ -74,10 +73,7 @@ export function stringifyEvent(e: TrackingEvent): string {
     `"country":"${str(e.country)}","deviceType":"${str(e.deviceType)}","userKey":"${str(e.userKey)}",` +
     `"verdict":"${str(e.verdict)}","reason":"${str(e.reason)}"${tail}}`;
   // A key the template does not know (or one set to undefined, which JSON.stringify leaves out): the generic path.
-  if (bad || Object.keys(e).length !== present) {
-    wide = true; // JSON.stringify may write any character
-    return JSON.stringify(e);
-  }
+  if (bad || Object.keys(e).length !== present) return JSON.stringify(e);
   return text;
 }
 
@@ -102,13 +98,6 @@ void optionalFieldsAreAll;
 
 /** Set by str/num when a value cannot go into the template as it is. */
 let bad = false;
-/**
- * Set by str when a string has a character outside ASCII: the text of the last stringifyEvent is all ASCII when
- * it stays false (its UTF-8 bytes are then its latin1 bytes, which encodeEvents writes without a UTF-8 pass).
- */
-let wide = false;
-/** Printable ASCII but quote and backslash: what JSON.stringify writes as it is, one byte per character. */
-const PLAIN_ASCII = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
 /** Strings JSON.stringify writes as they are (no quote, backslash, control character or surrogate). */
 // biome-ignore lint/suspicious/noControlCharactersInRegex: the control characters are exactly what JSON escapes
 const PLAIN = /^[^"\\\u0000-\u001f\ud800-\udfff]*$/;
@@ -118,9 +107,6 @@ function str(v: unknown): string {
     bad = true;
     return '';
   }
-  // Almost every string is plain ASCII (ids, codes): one test decides it.
-  if (PLAIN_ASCII.test(v)) return v;
-  wide = true; // (an escaped string is ASCII unless it has other characters too: assumed wide, which is only slower)
   return PLAIN.test(v) ? v : JSON.stringify(v).slice(1, -1);
 }
 
@@ -145,11 +131,8 @@ export function encodeEvents(events: readonly TrackingEvent[]): EncodedEvent[] {
   for (let i = 0; i < n; i++) {
     const e = events[i]!;
     const text = stringifyEvent(e);
-    // All-ASCII text (the template's own characters are) takes one byte per character and is written as latin1:
-    // the same bytes, without the UTF-8 pass. Otherwise 3 bytes per UTF-16 unit is the most UTF-8 can take, so a
-    // write never comes out cut. (`wide` is from this text's stringifyEvent.)
-    const ascii = !wide;
-    const most = ascii ? text.length : text.length * 3;
+    // 3 bytes per UTF-16 unit is the most UTF-8 can take, so a write never comes out cut.
+    const most = text.length * 3;
     if (most > SLAB_BYTES >> 3) {
       out[i] = { id: e.eventId, data: Buffer.from(text) };
       continue;
@@ -165,7 +148,7 @@ export function encodeEvents(events: readonly TrackingEvent[]): EncodedEvent[] {
       slab = Buffer.allocUnsafeSlow(want);
       off = 0;
     }
-    const written = ascii ? slab.write(text, off, 'latin1') : slab.write(text, off, 'utf8');
+    const written = slab.write(text, off, 'utf8');
     out[i] = { id: e.eventId, data: slab.subarray(off, off + written) };
     off += written;
   }
