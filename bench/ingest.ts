@@ -14,8 +14,9 @@
  * per event split into its steps. Goal: >= 300,000 events/s and >= 0.5x the plain loop.
  *
  *   node --import tsx bench/ingest.ts [--rounds 3] [--batch 10000] [--batches 10] [--concurrency 2] [--rollups false]
- *                                     [--format json|ndjson]
- *   node --cpu-prof --cpu-prof-dir=/tmp/prof --import tsx bench/ingest.ts   # profile of the service path (this process)
+ *                                     [--format json|ndjson] [--paths baseline,verify,service,http] [--server-prof DIR]
+ *   node --cpu-prof --cpu-prof-dir=/tmp/prof --import tsx bench/ingest.ts --paths service   # profile of the service path
+ *   node --import tsx bench/ingest.ts --paths http --server-prof /tmp/prof-http   # profile of the Marquee process
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import fsp from 'node:fs/promises';
@@ -45,6 +46,8 @@ const { values } = parseArgs({
     format: { type: 'string', default: 'json' },
     // Which paths to run (comma-separated), e.g. `--paths service` for a profile of the service path alone.
     paths: { type: 'string', default: 'baseline,verify,service,http' },
+    // A directory: the Marquee process writes a CPU profile there when it stops (the HTTP path's server side).
+    'server-prof': { type: 'string' },
   },
 });
 const ROUNDS = Number(values.rounds);
@@ -203,14 +206,18 @@ async function runBaseline(cpuInto?: number[]): Promise<number> {
 // ------------------------------------------------------------------ over HTTP (a real Marquee process)
 const key = randomBytes(32);
 const marquee = PATHS.has('http')
-  ? await startMarquee({
-      MARQUEE_DEMO_DATA: 'false',
-      MARQUEE_ADMIN_PASSWORD: 'bench-admin-password',
-      MARQUEE_RATE_LIMIT_PER_MINUTE: '100000000',
-      MARQUEE_TRACKING_KEYS: `bench:${key.toString('base64url')}`,
-      MARQUEE_DATA_DIR: path.join(work, 'marquee'),
-      MARQUEE_ROLLUPS: values.rollups === 'false' ? 'false' : 'true',
-    })
+  ? await startMarquee(
+      {
+        MARQUEE_DEMO_DATA: 'false',
+        MARQUEE_ADMIN_PASSWORD: 'bench-admin-password',
+        MARQUEE_RATE_LIMIT_PER_MINUTE: '100000000',
+        MARQUEE_TRACKING_KEYS: `bench:${key.toString('base64url')}`,
+        MARQUEE_DATA_DIR: path.join(work, 'marquee'),
+        MARQUEE_ROLLUPS: values.rollups === 'false' ? 'false' : 'true',
+      },
+      90_000,
+      values['server-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${values['server-prof']}`] : [],
+    )
   : undefined;
 const api = marquee ? await signIn(marquee.url, 'admin@localhost', 'bench-admin-password') : undefined;
 const network = api ? await createTrackingNetwork(api, 2, 0) : undefined;

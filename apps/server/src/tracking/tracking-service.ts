@@ -53,7 +53,10 @@ export interface ConversionInput {
 export interface Judged {
   event: TrackingEvent;
   claim: ClaimRequest | null;
-  /** The claims of a genuinely signed token, valid or expired (the click redirect needs its url). */
+  /**
+   * The claims of a genuinely signed click token, valid or expired (the click redirect needs its url); null for
+   * other kinds (their event carries all they need, and a batch would keep every claims object alive until durable).
+   */
   readonly claims: TrackingClaims | null;
 }
 
@@ -103,19 +106,26 @@ export class TrackingService {
           ? eventFromClaims(kind, result.claims, nowMs, meta, name)
           : blankEvent(kind, nowMs, meta, name);
       // An expired click still carries a destination Marquee signed: the redirect may use it (not billed).
-      const genuine = result.reason === 'expired' ? (result.claims ?? null) : null;
+      const genuine = result.reason === 'expired' && kind === 'click' ? (result.claims ?? null) : null;
       return { event: invalidEvent(base, result.reason), claim: null, claims: genuine };
     }
     const claims = result.claims;
     const event = eventFromClaims(kind, claims, nowMs, meta, name);
     if (kind === 'custom' && (name === undefined || !NAME_RE.test(name))) {
-      return { event: invalidEvent(event, 'bad_name'), claim: null, claims };
+      return { event: invalidEvent(event, 'bad_name'), claim: null, claims: null };
     }
-    // One token serves every kind of an ad: a click counts only if the decision signed a destination.
-    if (kind === 'click' && !claims.url) return { event: invalidEvent(event, 'no_click_url'), claim: null, claims };
-    const limit = kind === 'click' ? this.deps.maxClicksPerDecision : 1;
+    if (kind === 'click') {
+      // One token serves every kind of an ad: a click counts only if the decision signed a destination.
+      if (!claims.url) return { event: invalidEvent(event, 'no_click_url'), claim: null, claims };
+      const claim = {
+        key: `click:${claims.decisionId}`,
+        limit: this.deps.maxClicksPerDecision,
+        expiresAtMs: claims.exp,
+      };
+      return { event, claim, claims };
+    }
     const key = kind === 'custom' ? `custom:${name}:${claims.decisionId}` : `${kind}:${claims.decisionId}`;
-    return { event, claim: { key, limit, expiresAtMs: claims.exp }, claims };
+    return { event, claim: { key, limit: 1, expiresAtMs: claims.exp }, claims: null };
   }
 
   /** A conversion (pixel, postback or batch): attribution and the CPA charge. Synchronous, never throws. */
