@@ -14,8 +14,9 @@
  * per event split into its steps. Goal: >= 300,000 events/s and >= 0.5x the plain loop.
  *
  *   node --import tsx bench/ingest.ts [--rounds 3] [--batch 10000] [--batches 10] [--concurrency 2] [--rollups false]
- *                                     [--format json|ndjson]
- *   node --cpu-prof --cpu-prof-dir=/tmp/prof --import tsx bench/ingest.ts   # profile of the service path (this process)
+ *                                     [--format json|ndjson] [--paths baseline,verify,service,http] [--server-prof DIR]
+ *   node --cpu-prof --cpu-prof-dir=/tmp/prof --import tsx bench/ingest.ts --paths service   # profile of the service path
+ *   node --import tsx bench/ingest.ts --paths http --server-prof /tmp/prof-http   # profile of the Marquee process
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import fsp from 'node:fs/promises';
@@ -43,6 +44,10 @@ const { values } = parseArgs({
     rollups: { type: 'string', default: 'true' },
     // The request body: a JSON array, or NDJSON (application/x-ndjson, one event per line).
     format: { type: 'string', default: 'json' },
+    // Which paths to run (comma-separated), e.g. `--paths service` for a profile of the service path alone.
+    paths: { type: 'string', default: 'baseline,verify,service,http' },
+    // A directory: the Marquee process writes a CPU profile there when it stops (the HTTP path's server side).
+    'server-prof': { type: 'string' },
   },
 });
 const ROUNDS = Number(values.rounds);
@@ -51,6 +56,9 @@ const BATCHES = Number(values.batches);
 const CONCURRENCY = Number(values.concurrency);
 const EVENTS = BATCH * BATCHES;
 const NDJSON = values.format === 'ndjson';
+const PATHS = new Set(values.paths.split(','));
+// The plain loop writes the service's bytes: it needs the service's warm-up.
+if (PATHS.has('baseline')) PATHS.add('service');
 
 const median = (xs: number[]) => {
   const s = [...xs].sort((a, b) => a - b);
@@ -197,24 +205,31 @@ async function runBaseline(cpuInto?: number[]): Promise<number> {
 
 // ------------------------------------------------------------------ over HTTP (a real Marquee process)
 const key = randomBytes(32);
-const marquee = await startMarquee({
-  MARQUEE_DEMO_DATA: 'false',
-  MARQUEE_ADMIN_PASSWORD: 'bench-admin-password',
-  MARQUEE_RATE_LIMIT_PER_MINUTE: '100000000',
-  MARQUEE_TRACKING_KEYS: `bench:${key.toString('base64url')}`,
-  MARQUEE_DATA_DIR: path.join(work, 'marquee'),
-  MARQUEE_ROLLUPS: values.rollups === 'false' ? 'false' : 'true',
-});
-const api = await signIn(marquee.url, 'admin@localhost', 'bench-admin-password');
-const network = await createTrackingNetwork(api, 2, 0);
+const marquee = PATHS.has('http')
+  ? await startMarquee(
+      {
+        MARQUEE_DEMO_DATA: 'false',
+        MARQUEE_ADMIN_PASSWORD: 'bench-admin-password',
+        MARQUEE_RATE_LIMIT_PER_MINUTE: '100000000',
+        MARQUEE_TRACKING_KEYS: `bench:${key.toString('base64url')}`,
+        MARQUEE_DATA_DIR: path.join(work, 'marquee'),
+        MARQUEE_ROLLUPS: values.rollups === 'false' ? 'false' : 'true',
+      },
+      90_000,
+      values['server-prof'] ? ['--cpu-prof', `--cpu-prof-dir=${values['server-prof']}`] : [],
+    )
+  : undefined;
+const api = marquee ? await signIn(marquee.url, 'admin@localhost', 'bench-admin-password') : undefined;
+const network = api ? await createTrackingNetwork(api, 2, 0) : undefined;
 const remoteSigner = new UrlSigner([{ kid: 'bench', secret: key }]);
-const remoteItems = network.lineItems.map((li) => ({
+const remoteItems = (network?.lineItems ?? []).map((li) => ({
   lineItemId: li.id,
   placementId: li.placementId,
   priceMicros: Math.floor(li.rateMicros / 1000),
 }));
 
 async function runHttp(): Promise<number> {
+  if (!marquee || !api) throw new Error('no Marquee process (--paths without http)');
   const all = tokens(remoteSigner, EVENTS, remoteItems);
   const bodies: string[] = [];
   for (let b = 0; b < BATCHES; b++) {
@@ -246,20 +261,21 @@ async function runHttp(): Promise<number> {
 
 const results = { baseline: [] as number[], verify: [] as number[], service: [] as number[], http: [] as number[] };
 try {
-  await runService(false); // warm-up (also fills sampleBytes)
-  runVerify();
-  await runHttp();
+  if (PATHS.has('service')) await runService(false); // warm-up (also fills sampleBytes)
+  if (PATHS.has('verify')) runVerify();
+  if (PATHS.has('http')) await runHttp();
+  const last = (xs: number[]) => (xs.length ? fmt(xs.at(-1)!) : '-');
   for (let r = 0; r < ROUNDS; r++) {
-    results.baseline.push(await runBaseline(cpu.baseline));
-    results.verify.push(runVerify(cpu.verify));
-    results.service.push(await runService(true, cpu.service));
-    results.http.push(await runHttp());
+    if (PATHS.has('baseline')) results.baseline.push(await runBaseline(cpu.baseline));
+    if (PATHS.has('verify')) results.verify.push(runVerify(cpu.verify));
+    if (PATHS.has('service')) results.service.push(await runService(true, cpu.service));
+    if (PATHS.has('http')) results.http.push(await runHttp());
     console.log(
-      `round ${r + 1}: baseline ${fmt(results.baseline.at(-1)!)}  verify ${fmt(results.verify.at(-1)!)}  ` +
-        `service ${fmt(results.service.at(-1)!)}  http ${fmt(results.http.at(-1)!)} events/s`,
+      `round ${r + 1}: baseline ${last(results.baseline)}  verify ${last(results.verify)}  ` +
+        `service ${last(results.service)}  http ${last(results.http)} events/s`,
     );
   }
-  const base = median(results.baseline);
+  const base = results.baseline.length ? median(results.baseline) : Number.NaN;
   const avg = sampleBytes.reduce((s, b) => s + b.byteLength, 0) / sampleBytes.length;
   console.log(
     `\nbatch ingestion, ${fmt(EVENTS)} impression events per round in batches of ${fmt(BATCH)} ` +
@@ -296,7 +312,7 @@ try {
         .join(' ')}`,
   );
 } finally {
-  await marquee.stop();
+  await marquee?.stop();
   await t.close();
   await fsp.rm(work, { recursive: true, force: true });
 }

@@ -94,3 +94,30 @@ it('writes what JSON.stringify writes (the same text for events in the tracking 
     { numRuns: 300 },
   );
 });
+
+it('writes a batch as the UTF-8 of each text, whichever path wrote it (ASCII, wider characters, the generic path)', () => {
+  const text = fc.string({ maxLength: 20, unit: 'binary' });
+  fc.assert(
+    fc.property(
+      fc.array(fc.record({ n: fc.nat(), ua: text, extra: fc.option(text, { nil: undefined }), price: fc.double() }), {
+        minLength: 1,
+        maxLength: 30,
+      }),
+      (specs) => {
+        const events = specs.map(({ n, ua, extra, price }) => {
+          const e: Record<string, unknown> = { ...sampleEvent(n), ua };
+          // An unknown key (the generic JSON.stringify path), or a number the template cannot write.
+          if (extra !== undefined) e[n % 2 ? 'zz' : 'ua'] = extra;
+          if (n % 3 === 0) e.priceMicros = price;
+          return e as unknown as TrackingEvent;
+        });
+        const batch = encodeEvents(events);
+        for (let i = 0; i < events.length; i++) {
+          expect(Buffer.from(batch[i]!.data).toString('utf8')).toBe(stringifyEvent(events[i]!));
+          expect(Buffer.from(batch[i]!.data)).toEqual(Buffer.from(stringifyEvent(events[i]!)));
+        }
+      },
+    ),
+    { numRuns: 300 },
+  );
+});

@@ -21,6 +21,7 @@
  * (hmac-sha256.ts: precomputed pads, one native hash per token), so every token ever issued still verifies.
  */
 import { randomBytes } from 'node:crypto';
+import { parseClaimsText } from './claims-text.ts';
 import { HmacSha256 } from './hmac-sha256.ts';
 
 export const TRACKING_EVENTS = ['impression', 'viewable', 'click', 'custom'] as const;
@@ -141,55 +142,9 @@ export class UrlSigner {
     const buf = this.decoded;
     // Into a reused buffer (no allocation); the payload was checked by its MAC, so it is what a signer wrote.
     const n = buf.write(payload, 0, 'base64url');
-    let value: unknown;
-    try {
-      value = JSON.parse(buf.toString('utf8', 0, n));
-    } catch {
-      return undefined;
-    }
-    if (!Array.isArray(value) || value.length !== N + 7 || value[0] !== version) return undefined;
-    for (let i = 1; i <= N; i++) {
-      const v = value[i];
-      if (typeof v !== 'string' || v.length > 512) return undefined;
-    }
-    const priceMicros = value[N + 1];
-    const pricingModel = value[N + 2];
-    const iat = value[N + 3];
-    const exp = value[N + 4];
-    const url = value[N + 5];
-    const name = value[N + 6];
-    if (!Number.isSafeInteger(priceMicros) || (priceMicros as number) < 0) return undefined;
-    if (!Number.isSafeInteger(iat) || !Number.isSafeInteger(exp)) return undefined;
-    if (typeof pricingModel !== 'string' || !PRICING.has(pricingModel)) return undefined;
-    if (url !== null && (typeof url !== 'string' || !/^https?:\/\//.test(url) || url.length > 4096)) return undefined;
-    if (name !== null && (typeof name !== 'string' || name.length > 128)) return undefined;
-    // One literal of a fixed shape (positions of STRING_FIELDS), the optional fields only when present.
-    const v = value as string[];
-    const claims: Mutable<TrackingClaims> = {
-      decisionId: v[1]!,
-      lineItemId: v[2]!,
-      creativeId: v[3]!,
-      campaignId: v[4]!,
-      advertiserId: v[5]!,
-      placementId: v[6]!,
-      siteId: v[7]!,
-      publisherId: v[8]!,
-      currency: v[9]!,
-      userKey: v[10]!,
-      country: v[11]!,
-      device: v[12]!,
-      priceMicros: priceMicros as number,
-      pricingModel: pricingModel as TrackingClaims['pricingModel'],
-      iat: iat as number,
-      exp: exp as number,
-    };
-    if (url !== null) claims.url = url as string;
-    if (name !== null) claims.name = name as string;
-    return claims;
+    return parseClaimsText(buf.toString('utf8', 0, n), version);
   }
 }
-
-type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
 const MALFORMED: VerifyResult = Object.freeze({ kind: 'invalid', reason: 'malformed' });
 const UNKNOWN_KEY: VerifyResult = Object.freeze({ kind: 'invalid', reason: 'unknown_key' });
@@ -252,7 +207,6 @@ const STRING_FIELDS = [
   'country',
   'device',
 ] as const;
-const PRICING = new Set(['cpm', 'cpc', 'cpa', 'flat']);
 const VERSION = 2;
 
 /** Positional encoding: [version, ...strings, priceMicros, pricingModel, iat, exp, url?, name?]. */
@@ -262,5 +216,3 @@ function encodeClaims(c: TrackingClaims): string {
   a.push(c.priceMicros, c.pricingModel, c.iat, c.exp, c.url ?? null, c.name ?? null);
   return Buffer.from(JSON.stringify(a)).toString('base64url');
 }
-
-const N = STRING_FIELDS.length;

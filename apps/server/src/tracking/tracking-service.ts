@@ -53,7 +53,10 @@ export interface ConversionInput {
 export interface Judged {
   event: TrackingEvent;
   claim: ClaimRequest | null;
-  /** The claims of a genuinely signed token, valid or expired (the click redirect needs its url). */
+  /**
+   * The claims of a genuinely signed click token, valid or expired (the click redirect needs its url); null for
+   * other kinds (their event carries all they need, and a batch would keep every claims object alive until durable).
+   */
   readonly claims: TrackingClaims | null;
 }
 
@@ -71,6 +74,13 @@ export interface TrackingServiceDeps {
   readonly conversionDedupMs: number;
   /** Called with every committed batch (metrics). */
   readonly onCommitted?: (events: readonly TrackingEvent[]) => void;
+}
+
+interface SpendSum {
+  readonly lineItemId: string;
+  readonly day: string;
+  spend: number;
+  impressions: number;
 }
 
 const NAME_RE = /^[A-Za-z0-9_.:-]{1,64}$/;
@@ -96,19 +106,26 @@ export class TrackingService {
           ? eventFromClaims(kind, result.claims, nowMs, meta, name)
           : blankEvent(kind, nowMs, meta, name);
       // An expired click still carries a destination Marquee signed: the redirect may use it (not billed).
-      const genuine = result.reason === 'expired' ? (result.claims ?? null) : null;
+      const genuine = result.reason === 'expired' && kind === 'click' ? (result.claims ?? null) : null;
       return { event: invalidEvent(base, result.reason), claim: null, claims: genuine };
     }
     const claims = result.claims;
     const event = eventFromClaims(kind, claims, nowMs, meta, name);
     if (kind === 'custom' && (name === undefined || !NAME_RE.test(name))) {
-      return { event: invalidEvent(event, 'bad_name'), claim: null, claims };
+      return { event: invalidEvent(event, 'bad_name'), claim: null, claims: null };
     }
-    // One token serves every kind of an ad: a click counts only if the decision signed a destination.
-    if (kind === 'click' && !claims.url) return { event: invalidEvent(event, 'no_click_url'), claim: null, claims };
-    const limit = kind === 'click' ? this.deps.maxClicksPerDecision : 1;
+    if (kind === 'click') {
+      // One token serves every kind of an ad: a click counts only if the decision signed a destination.
+      if (!claims.url) return { event: invalidEvent(event, 'no_click_url'), claim: null, claims };
+      const claim = {
+        key: `click:${claims.decisionId}`,
+        limit: this.deps.maxClicksPerDecision,
+        expiresAtMs: claims.exp,
+      };
+      return { event, claim, claims };
+    }
     const key = kind === 'custom' ? `custom:${name}:${claims.decisionId}` : `${kind}:${claims.decisionId}`;
-    return { event, claim: { key, limit, expiresAtMs: claims.exp }, claims };
+    return { event, claim: { key, limit: 1, expiresAtMs: claims.exp }, claims: null };
   }
 
   /** A conversion (pixel, postback or batch): attribution and the CPA charge. Synchronous, never throws. */
@@ -202,28 +219,36 @@ export class TrackingService {
    * (a time-zone conversion) is computed once per line item and millisecond: a batch shares one `tsMs`.
    */
   applyEffects(events: readonly TrackingEvent[], snapshot: ServingSnapshot = this.deps.snapshot()): void {
-    const sums = new Map<string, { lineItemId: string; day: string; spend: number; impressions: number }>();
-    let lastLi = '';
-    let lastTs = Number.NaN;
-    let lastDay = '';
+    const sums = new Map<string, SpendSum>();
+    // The sum each line item's events go to, with the ms it was found for: one lookup by line item per event,
+    // no key string and no time-zone conversion unless the line item or the ms changes.
+    const byLineItem = new Map<string, { tsMs: number; sum: SpendSum }>();
     for (const e of events) {
       if (e.verdict !== 'valid') continue;
       if (e.kind === 'impression' || e.kind === 'click') this.deps.attribution.record(e);
       const impressions = e.kind === 'impression' ? 1 : 0;
       if ((e.priceMicros > 0 || impressions > 0) && e.lineItemId) {
-        if (e.lineItemId !== lastLi || e.tsMs !== lastTs) {
+        let at = byLineItem.get(e.lineItemId);
+        if (at === undefined || at.tsMs !== e.tsMs) {
           const li = snapshot.lineItemById.get(e.lineItemId);
           // Daily budgets are kept per local day of the line item's zone.
-          lastDay = li ? li.clock.localDay(e.tsMs) : new Date(e.tsMs).toISOString().slice(0, 10);
-          lastLi = e.lineItemId;
-          lastTs = e.tsMs;
+          const day = li ? li.clock.localDay(e.tsMs) : new Date(e.tsMs).toISOString().slice(0, 10);
+          const key = `${e.lineItemId}\u0000${day}`;
+          let sum = sums.get(key);
+          if (sum === undefined) {
+            sum = { lineItemId: e.lineItemId, day, spend: 0, impressions: 0 };
+            sums.set(key, sum);
+          }
+          if (at === undefined) {
+            at = { tsMs: e.tsMs, sum };
+            byLineItem.set(e.lineItemId, at);
+          } else {
+            at.tsMs = e.tsMs;
+            at.sum = sum;
+          }
         }
-        const key = `${lastLi}\u0000${lastDay}`;
-        const sum = sums.get(key);
-        if (sum) {
-          sum.spend += e.priceMicros;
-          sum.impressions += impressions;
-        } else sums.set(key, { lineItemId: lastLi, day: lastDay, spend: e.priceMicros, impressions });
+        at.sum.spend += e.priceMicros;
+        at.sum.impressions += impressions;
       }
     }
     for (const s of sums.values()) this.deps.spend.add(s.lineItemId, s.day, s.spend, s.impressions);
