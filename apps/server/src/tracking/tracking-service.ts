@@ -256,9 +256,15 @@ export class TrackingService {
     try {
       const judged = this.inspectToken(kind, token, name, meta, this.deps.now());
       const claim = judged.claim;
-      if (claim === null) return this.commitSoon(judged, resolve, reject);
+      if (claim === null) {
+        this.commitSoon(judged, resolve, reject);
+        return;
+      }
       const ok = this.deps.dedup.claim(claim);
-      if (typeof ok === 'boolean') return this.commitSoon(this.claimed(judged, ok), resolve, reject);
+      if (typeof ok === 'boolean') {
+        this.commitSoon(this.claimed(judged, ok), resolve, reject);
+        return;
+      }
       ok.then((accepted) => this.commitSoon(this.claimed(judged, accepted), resolve, reject), reject);
     } catch (err) {
       reject(err); // the caller answers 503, never a throw
