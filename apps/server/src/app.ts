@@ -118,8 +118,9 @@ export async function createApp(given: AppDeps, options: AppOptions = {}): Promi
   const now = options.now ?? Date.now;
   const lifecycle = options.lifecycle ?? createLifecycle();
 
+  const trustProxy = options.trustProxy ?? config.trustProxy ?? CONFIG_DEFAULTS.trustProxy;
   const app = Fastify(
-    marqueeFastifyOptions(config, deps.logger, options.trustProxy ?? config.trustProxy ?? CONFIG_DEFAULTS.trustProxy),
+    marqueeFastifyOptions(config, deps.logger, trustProxy),
   ).withTypeProvider<TypeBoxTypeProvider>() as unknown as App;
 
   const routes: RegisteredRoute[] = [];
@@ -229,7 +230,7 @@ export async function createApp(given: AppDeps, options: AppOptions = {}): Promi
   });
   servings.set(app, serving);
   // Tracking endpoints, conversions, batch ingestion; memories rebuilt from the log before they answer.
-  await tracking.register(app, serving);
+  await tracking.register(app, serving, { answerHeaders: securityHeaders, metrics, trustProxy });
   // Raw event export (NDJSON) reads the same log.
   await app.register(asPlugin(eventExportRoutes(tracking.log), deps), { prefix: API_PREFIX });
   // Rollups: the consumer follows the event log into the hourly report rows. One per deployment (config

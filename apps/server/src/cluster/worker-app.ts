@@ -159,7 +159,11 @@ export async function createWorkerApp(options: WorkerAppOptions): Promise<App> {
     billingGate,
     ...(config.redisUrl ? {} : { caps: new RpcFrequencyCapStore(rpc), leases: new RpcBudgetLeaseStore(rpc) }),
   });
-  await tracking.register(app, serving);
+  await tracking.register(app, serving, {
+    answerHeaders: { [WORKER_HEADER]: workerId, ...securityHeaders },
+    metrics,
+    trustProxy: config.trustProxy ?? CONFIG_DEFAULTS.trustProxy,
+  });
   // The primary's delivery report shows the pacing of the workers, whose controllers do the serving.
   rpc.serve({ 'pacing.views': () => serving.pacing.views() });
   app.addHook('onClose', async () => forwarder.close());

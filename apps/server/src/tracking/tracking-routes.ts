@@ -39,7 +39,7 @@ const PIXEL_HEADERS = {
   'access-control-allow-origin': '*',
   'cross-origin-resource-policy': 'cross-origin',
 };
-const PIXEL_GIF_HEADERS = { ...PIXEL_HEADERS, 'content-type': 'image/gif' };
+export const PIXEL_GIF_HEADERS = { ...PIXEL_HEADERS, 'content-type': 'image/gif' };
 
 function pixelHeaders(reply: FastifyReply): FastifyReply {
   return reply.headers(PIXEL_HEADERS);

@@ -262,15 +262,37 @@ export class TrackingService {
    * The dedup claim is still made per hit, at once, in arrival order.
    */
   trackToken(kind: TokenKind, token: string, name: string | undefined, meta: HitMeta): Promise<Judged> {
+    return new Promise<Judged>((resolve, reject) => this.trackTokenThen(kind, token, name, meta, resolve, reject));
+  }
+
+  /**
+   * trackToken with callbacks instead of a promise (the pixel fast path: no promise and no closure per hit).
+   * Exactly one of them is called: `resolve` once the hit's event is durable, `reject` if it could not be stored
+   * (its claim given back) or the hit could not be judged. Never throws.
+   */
+  trackTokenThen(
+    kind: TokenKind,
+    token: string,
+    name: string | undefined,
+    meta: HitMeta,
+    resolve: (j: Judged) => void,
+    reject: (err: unknown) => void,
+  ): void {
     try {
       const judged = this.inspectToken(kind, token, name, meta, this.deps.now());
       const claim = judged.claim;
-      if (claim === null) return this.commitSoon(judged);
+      if (claim === null) {
+        this.commitSoon(judged, resolve, reject);
+        return;
+      }
       const ok = this.deps.dedup.claim(claim);
-      if (typeof ok === 'boolean') return this.commitSoon(this.claimed(judged, ok));
-      return ok.then((accepted) => this.commitSoon(this.claimed(judged, accepted)));
+      if (typeof ok === 'boolean') {
+        this.commitSoon(this.claimed(judged, ok), resolve, reject);
+        return;
+      }
+      ok.then((accepted) => this.commitSoon(this.claimed(judged, accepted), resolve, reject), reject);
     } catch (err) {
-      return Promise.reject(err); // as from an async function: the caller answers 503, never a throw
+      reject(err); // the caller answers 503, never a throw
     }
   }
 
@@ -285,34 +307,36 @@ export class TrackingService {
 
   /** Hits waiting for the commit of this turn, and their requests' callbacks (same index). */
   private queued: Judged[] = [];
-  private waiting: { resolve: (j: Judged) => void; reject: (err: unknown) => void }[] = [];
+  private resolves: ((j: Judged) => void)[] = [];
+  private rejects: ((err: unknown) => void)[] = [];
   private flushScheduled = false;
 
-  private commitSoon(judged: Judged): Promise<Judged> {
-    return new Promise<Judged>((resolve, reject) => {
-      this.queued.push(judged);
-      this.waiting.push({ resolve, reject });
-      if (!this.flushScheduled) {
-        this.flushScheduled = true;
-        setImmediate(this.flushQueued);
-      }
-    });
+  private commitSoon(judged: Judged, resolve: (j: Judged) => void, reject: (err: unknown) => void): void {
+    this.queued.push(judged);
+    this.resolves.push(resolve);
+    this.rejects.push(reject);
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(this.flushQueued);
+    }
   }
 
   private readonly flushQueued = (): void => {
     this.flushScheduled = false;
     const judged = this.queued;
-    const waiting = this.waiting;
+    const resolves = this.resolves;
+    const rejects = this.rejects;
     this.queued = [];
-    this.waiting = [];
+    this.resolves = [];
+    this.rejects = [];
     // commit() gives back the claims of the whole batch and rejects if the append fails: no request of it is
     // acknowledged, every client may retry.
     this.commit(judged).then(
       () => {
-        for (let i = 0; i < waiting.length; i++) waiting[i]!.resolve(judged[i]!);
+        for (let i = 0; i < resolves.length; i++) resolves[i]!(judged[i]!);
       },
       (err: unknown) => {
-        for (const w of waiting) w.reject(err);
+        for (const reject of rejects) reject(err);
       },
     );
   };

@@ -9,6 +9,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import { Counter, type Registry } from 'prom-client';
 import { CONFIG_DEFAULTS, type Config } from '../config.ts';
 import type { App, AppDeps } from '../deps.ts';
+import type { HttpMetrics } from '../http/metrics.ts';
 import type { DecisionRecord } from '../serving/decision-service.ts';
 import type { Serving } from '../serving/serving.ts';
 import { AttributionIndex } from './attribution-index.ts';
@@ -16,6 +17,7 @@ import { batchRoutes } from './batch-routes.ts';
 import type { Deduplicator } from './deduplicator.ts';
 import { InMemoryDeduplicator } from './in-memory-deduplicator.ts';
 import { openEventLog } from './open-event-log.ts';
+import { createPixelFastPath, installFastPath } from './pixel-fast-path.ts';
 import { postbackSecretRoutes } from './postback-secret-routes.ts';
 import { RedisDeduplicator } from './redis-deduplicator.ts';
 import { replayTail } from './replay-tail.ts';
@@ -38,8 +40,20 @@ export interface Tracking {
   service: TrackingService | undefined;
   /** The decision service's hook: one `request` event per requested placement, fire-and-forget. */
   readonly onDecision: (record: DecisionRecord) => void;
-  /** Registers the routes and rebuilds the memories from the log. */
-  register(app: App, serving: Serving): Promise<void>;
+  /**
+   * Registers the routes and rebuilds the memories from the log. With `http`, the pixel GETs are also served
+   * by the lean path in front of Fastify (pixel-fast-path.ts), which needs the headers every answer of the app
+   * carries and the app's request metrics.
+   */
+  register(app: App, serving: Serving, http?: FastPathHttp): Promise<void>;
+}
+
+export interface FastPathHttp {
+  /** Set by the app's onRequest hook on every answer besides the request id and CORS (security headers, ...). */
+  readonly answerHeaders: Readonly<Record<string, string>>;
+  readonly metrics: HttpMetrics;
+  /** The app's trustProxy option: any value but false leaves the pixels to Fastify (its address rules). */
+  readonly trustProxy: unknown;
 }
 
 const DAY_MS = 24 * 3600 * 1000;
@@ -75,7 +89,7 @@ export async function createTracking(deps: AppDeps, options: TrackingOptions = {
         },
       );
     },
-    async register(app, serving) {
+    async register(app, serving, http) {
       const ttlMs = (config.trackingTtlSeconds ?? CONFIG_DEFAULTS.trackingTtlSeconds) * 1000;
       const service = new TrackingService({
         log,
@@ -116,6 +130,7 @@ export async function createTracking(deps: AppDeps, options: TrackingOptions = {
       await app.register(postbackRoutes(routeDeps));
       await app.register(batchRoutes(service, now));
       await app.register(postbackSecretRoutes(deps));
+      if (http) installPixelFastPath(app, service, http);
       app.addHook('onClose', async () => {
         // In-flight requests are done (Fastify closes the server first): nothing acknowledged is pending.
         await log.close();
@@ -124,6 +139,32 @@ export async function createTracking(deps: AppDeps, options: TrackingOptions = {
     },
   };
   return tracking;
+}
+
+/**
+ * The pixel GETs answered before Fastify (pixel-fast-path.ts), unless Fastify's client address rules apply
+ * (a trusted proxy) or its closing state cannot be read (then Fastify serves every hit, as before).
+ */
+function installPixelFastPath(app: App, service: TrackingService, http: FastPathHttp): void {
+  if (http.trustProxy !== false) return;
+  // Fastify's own "closing" flag (set as close() starts, before the preClose hooks): from then on Fastify
+  // refuses new requests with 503, and the fast path hands them to it.
+  const kState = Object.getOwnPropertySymbols(app).find((s) => s.description === 'fastify.state');
+  const state = kState ? (app as unknown as Record<symbol, { closing?: boolean } | undefined>)[kState] : undefined;
+  if (!state || typeof state.closing !== 'boolean') {
+    app.log.warn('pixel fast path off: Fastify state not readable');
+    return;
+  }
+  installFastPath(
+    app.server,
+    createPixelFastPath({
+      service,
+      answerHeaders: http.answerHeaders,
+      metrics: http.metrics,
+      logger: app.log,
+      closing: () => state.closing === true,
+    }),
+  );
 }
 
 /**
