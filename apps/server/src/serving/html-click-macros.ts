@@ -7,13 +7,13 @@
  */
 import type { Creative } from '@marquee/core';
 
-// biome-ignore lint/suspicious/noTemplateCurlyInString: the literal macro text HTML creatives contain
 const MACROS = /%%CLICK_URL_UNESC%%|%%CLICK_URL_ESC%%|\{\{CLICK_URL\}\}|\$\{CLICK_URL\}/g;
 
 /** Literal pieces with the macros between them; `escaped[i]` says whether the macro after piece i is the ESC one. */
 interface Template {
   readonly pieces: readonly string[];
   readonly escaped: readonly boolean[];
+  readonly anyEscaped: boolean;
 }
 
 function compile(html: string): Template | null {
@@ -28,14 +28,14 @@ function compile(html: string): Template | null {
   }
   if (escaped.length === 0) return null;
   pieces.push(html.slice(last));
-  return { pieces, escaped };
+  return { pieces, escaped, anyEscaped: escaped.includes(true) };
 }
 
 function expand(t: Template, clickUrl: string): string {
-  let encoded: string | undefined;
+  const encoded = t.anyEscaped ? encodeURIComponent(clickUrl) : clickUrl;
   let out = t.pieces[0]!;
   for (let i = 0; i < t.escaped.length; i++) {
-    out += t.escaped[i] ? (encoded ??= encodeURIComponent(clickUrl)) : clickUrl;
+    out += t.escaped[i] ? encoded : clickUrl;
     out += t.pieces[i + 1]!;
   }
   return out;
