@@ -449,6 +449,15 @@ async function loopMaxMs(port: number): Promise<number> {
   return m ? Number(m[1]) * 1000 : Number.NaN;
 }
 
+/** CPU time (user + system) a process has used, in ms, from /proc (clock ticks of 10 ms); NaN elsewhere. */
+function cpuMs(pid: number): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return Number.NaN;
+  }
+}
 const loadavg = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const unanswered = (r: OlgenResult) => (r.unfinished ? `, ${r.unfinished} of ${r.issued} unanswered` : '');
@@ -570,7 +579,15 @@ if (LATENCY) {
   for (let round = 0; round < ROUNDS; round++) {
     for (const t of targets) {
       const rate = rates.get(t.topology)!;
+      const cpu0 = [cpuMs(t.servingPid), cpuMs(t.pid)];
       const m = await runOlgen(t.port, rate, LATENCY_SECONDS, t.latencyFile);
+      // CPU per answered request (warm-up and drain included, so a little high): less noisy than latencies.
+      const served = m.issued - m.unfinished;
+      const perReq = (i: number, pid: number) => (((cpuMs(pid) - cpu0[i]!) / served) * 1000).toFixed(0);
+      const cpu =
+        t.servingPid !== t.pid
+          ? `CPU µs/request: worker ${perReq(0, t.servingPid)}, primary ${perReq(1, t.pid)}`
+          : `CPU µs/request: ${perReq(0, t.pid)}`;
       const b = await runOlgen(bare.port, rate, LATENCY_SECONDS, bareFile);
       lat.get(t.topology)!.marquee.push(m);
       lat.get(t.topology)!.bare.push(b);
@@ -578,7 +595,8 @@ if (LATENCY) {
         `latency round ${round + 1}, ${t.label} at ${num(rate)} req/s: p50 ${ms(m.p50_us)} p99 ${ms(m.p99_us)} ms; ` +
           `bare p50 ${ms(b.p50_us)} p99 ${ms(b.p99_us)} ms; p99 ratio ${(m.p99_us / b.p99_us).toFixed(2)}x` +
           (m.non2xx || m.errors ? ` (marquee ${m.non2xx} non-2xx, ${m.errors} errors)` : '') +
-          (m.unfinished ? ` (marquee: ${m.unfinished} of ${m.issued} unanswered)` : ''),
+          (m.unfinished ? ` (marquee: ${m.unfinished} of ${m.issued} unanswered)` : '') +
+          `; ${cpu}`,
       );
     }
   }
