@@ -7,6 +7,8 @@
  *   BENCH_LINE_ITEMS=1000 BENCH_ROUNDS=3 BENCH_PEAK_SECONDS=10 BENCH_LATENCY_SECONDS=10 npm run bench -- decisions-http
  *   BENCH_TOPOLOGIES=worker BENCH_UPDATES=0 npm run bench -- decisions-http     # the serving worker only, no update runs
  *   BENCH_CPU_PROF=/tmp/prof npm run bench -- decisions-http                    # CPU profiles, peak rounds only
+ *   BENCH_RATE=800 BENCH_CPU_PROF=/tmp/prof ...          # no peak rounds: latency runs at 800 req/s, profiled
+ *   BENCH_NODE_ARGS=--max-semi-space-size=32 ...         # node flags for Marquee (the workers inherit them)
  *   BENCH_CAPPED=0 npm run bench -- decisions-http      # no frequency-capped line items (default: every 4th)
  *
  * Marquee runs in the topologies of BENCH_TOPOLOGIES (default "worker,process"), each a separate server with
@@ -47,6 +49,13 @@ const CAPPED = process.env.BENCH_CAPPED !== '0';
 const HOST = '127.0.0.1';
 /** A directory: Marquee runs with --cpu-prof there and only the peak rounds run (for finding per-request overheads). */
 const CPU_PROF = process.env.BENCH_CPU_PROF;
+/**
+ * A fixed rate (req/s) for the latency runs instead of half the measured peak: the peak rounds are skipped, and
+ * with BENCH_CPU_PROF the profiles cover the latency runs (for finding what makes the tail, not the peak).
+ */
+const FIXED_RATE = Number(process.env.BENCH_RATE ?? 0);
+/** Extra node flags for Marquee (and its forked workers), e.g. BENCH_NODE_ARGS=--max-semi-space-size=32. */
+const NODE_ARGS = (process.env.BENCH_NODE_ARGS ?? '').split(' ').filter(Boolean);
 
 // ---------------------------------------------------------------- tools
 
@@ -152,7 +161,7 @@ for (const t of TOPOLOGIES) {
 async function startMarquee(topology: string): Promise<{ port: number; pid: number; servingPid: number }> {
   const port = await freePort();
   const profile = CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', resolve(CPU_PROF)] : [];
-  const child = spawnChild([...profile, '--import', 'tsx', 'apps/server/src/main.ts'], {
+  const child = spawnChild([...profile, ...NODE_ARGS, '--import', 'tsx', 'apps/server/src/main.ts'], {
     MARQUEE_DATA_DIR: mkdtempSync(join(work, 'data-')),
     MARQUEE_PORT: String(port),
     MARQUEE_HOST: HOST,
@@ -440,6 +449,15 @@ async function loopMaxMs(port: number): Promise<number> {
   return m ? Number(m[1]) * 1000 : Number.NaN;
 }
 
+/** CPU time (user + system) a process has used, in ms, from /proc (clock ticks of 10 ms); NaN elsewhere. */
+function cpuMs(pid: number): number {
+  try {
+    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return (Number(fields[11]) + Number(fields[12])) * 10;
+  } catch {
+    return Number.NaN;
+  }
+}
 const loadavg = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const unanswered = (r: OlgenResult) => (r.unfinished ? `, ${r.unfinished} of ${r.issued} unanswered` : '');
@@ -532,7 +550,7 @@ await peakRun(bare.port, 3, bareScript, bareFile);
 // 1. Peak throughput, alternating rounds.
 const peak = new Map<string, number[]>(targets.map((t) => [t.topology, []]));
 const barePeak: number[] = [];
-for (let round = 0; round < ROUNDS; round++) {
+for (let round = 0; round < (FIXED_RATE > 0 ? 0 : ROUNDS); round++) {
   const parts: string[] = [];
   const b = await peakRun(bare.port, PEAK_SECONDS, bareScript, bareFile);
   barePeak.push(b.rps);
@@ -548,17 +566,28 @@ for (let round = 0; round < ROUNDS; round++) {
 const peakRatios = (topology: string) => peak.get(topology)!.map((m, i) => m / barePeak[i]!);
 
 // 2. Latency at half of each topology's peak, Marquee and bare alternating at that rate.
-const rates = new Map(targets.map((t) => [t.topology, Math.round(median(peak.get(t.topology)!) / 2)]));
+const rates = new Map(
+  targets.map((t) => [t.topology, FIXED_RATE > 0 ? FIXED_RATE : Math.round(median(peak.get(t.topology)!) / 2)]),
+);
 const lat = new Map(targets.map((t) => [t.topology, { marquee: [] as OlgenResult[], bare: [] as OlgenResult[] }]));
 // 3. p99 while line items change, beside the same fixed rate without changes (the first topology only).
 const upd = { quiet: [] as OlgenResult[], toggle: [] as OlgenResult[], bulk: [] as OlgenResult[] };
 const stall = { quiet: [] as number[], toggle: [] as number[], bulk: [] as number[] };
 const UPDATES = process.env.BENCH_UPDATES !== '0';
-if (olgen && !CPU_PROF) {
+const LATENCY = olgen && (!CPU_PROF || FIXED_RATE > 0);
+if (LATENCY) {
   for (let round = 0; round < ROUNDS; round++) {
     for (const t of targets) {
       const rate = rates.get(t.topology)!;
+      const cpu0 = [cpuMs(t.servingPid), cpuMs(t.pid)];
       const m = await runOlgen(t.port, rate, LATENCY_SECONDS, t.latencyFile);
+      // CPU per answered request (warm-up and drain included, so a little high): less noisy than latencies.
+      const served = m.issued - m.unfinished;
+      const perReq = (i: number, pid: number) => (((cpuMs(pid) - cpu0[i]!) / served) * 1000).toFixed(0);
+      const cpu =
+        t.servingPid !== t.pid
+          ? `CPU µs/request: worker ${perReq(0, t.servingPid)}, primary ${perReq(1, t.pid)}`
+          : `CPU µs/request: ${perReq(0, t.pid)}`;
       const b = await runOlgen(bare.port, rate, LATENCY_SECONDS, bareFile);
       lat.get(t.topology)!.marquee.push(m);
       lat.get(t.topology)!.bare.push(b);
@@ -566,12 +595,13 @@ if (olgen && !CPU_PROF) {
         `latency round ${round + 1}, ${t.label} at ${num(rate)} req/s: p50 ${ms(m.p50_us)} p99 ${ms(m.p99_us)} ms; ` +
           `bare p50 ${ms(b.p50_us)} p99 ${ms(b.p99_us)} ms; p99 ratio ${(m.p99_us / b.p99_us).toFixed(2)}x` +
           (m.non2xx || m.errors ? ` (marquee ${m.non2xx} non-2xx, ${m.errors} errors)` : '') +
-          (m.unfinished ? ` (marquee: ${m.unfinished} of ${m.issued} unanswered)` : ''),
+          (m.unfinished ? ` (marquee: ${m.unfinished} of ${m.issued} unanswered)` : '') +
+          `; ${cpu}`,
       );
     }
   }
 }
-if (olgen && !CPU_PROF && UPDATES) {
+if (LATENCY && UPDATES) {
   const { api, lineItemIds, port, latencyFile } = first;
   const rate = rates.get(first.topology)!;
   const changing = async <T>(run: Promise<T>, change: () => Promise<unknown>, everyMs: number) => {
@@ -639,16 +669,17 @@ const names = targets.map((t) => t.label);
 const p50 = (xs: OlgenResult[]) => median(xs.map((x) => x.p50_us));
 const p99 = (xs: OlgenResult[]) => median(xs.map((x) => x.p99_us));
 for (const t of targets) {
-  rows.push([
-    `${t.label}: peak req/s (wrk -t1 -c${CONNECTIONS}, ${ROUNDS}x${PEAK_SECONDS} s, median)`,
-    num(median(peak.get(t.topology)!)),
-    num(median(barePeak)),
-    `${median(peakRatios(t.topology)).toFixed(2)}x (rounds ${peakRatios(t.topology)
-      .map((r) => r.toFixed(2))
-      .join(' / ')})`,
-    '>= 0.6x',
-  ]);
-  if (!olgen || CPU_PROF) continue;
+  if (FIXED_RATE === 0)
+    rows.push([
+      `${t.label}: peak req/s (wrk -t1 -c${CONNECTIONS}, ${ROUNDS}x${PEAK_SECONDS} s, median)`,
+      num(median(peak.get(t.topology)!)),
+      num(median(barePeak)),
+      `${median(peakRatios(t.topology)).toFixed(2)}x (rounds ${peakRatios(t.topology)
+        .map((r) => r.toFixed(2))
+        .join(' / ')})`,
+      '>= 0.6x',
+    ]);
+  if (!LATENCY) continue;
   const l = lat.get(t.topology)!;
   const rate = num(rates.get(t.topology)!);
   const p99Ratios = l.marquee.map((m, i) => m.p99_us / l.bare[i]!.p99_us);
@@ -667,7 +698,7 @@ for (const t of targets) {
     '<= 1.5x',
   ]);
 }
-if (olgen && !CPU_PROF && UPDATES) {
+if (LATENCY && UPDATES) {
   const rate = num(rates.get(first.topology)!);
   const vsQuiet = (xs: OlgenResult[]) => median(xs.map((x, i) => x.p99_us / upd.quiet[i]!.p99_us));
   const loop = (xs: number[]) => `${median(xs).toFixed(0)} ms`;

@@ -73,6 +73,10 @@ export interface RollupConsumerStats {
   readonly lastLagMs: number;
 }
 
+/** Longest stretch of decoding or aggregating before the consumer yields to the event loop. */
+const SLICE_MS = 4;
+const yieldToLoop = () => new Promise<void>((resolve) => setImmediate(resolve));
+
 export class RollupConsumer {
   readonly name: string;
   private readonly batchSize: number;
@@ -150,7 +154,15 @@ export class RollupConsumer {
       const want = Math.min(this.readSize, this.batchSize - records);
       const read = await this.options.log.read(next, want);
       const slice: TrackingEvent[] = [];
-      for (const record of read.events) {
+      let sliceStart = performance.now();
+      for (let i = 0; i < read.events.length; i++) {
+        // The consumer shares its thread with serving (or, in a cluster, with the workers' cap lookups and
+        // appends): a read of thousands of records is decoded in slices of a few ms, yielding in between.
+        if ((i & 127) === 127 && performance.now() - sliceStart >= SLICE_MS) {
+          await yieldToLoop();
+          sliceStart = performance.now();
+        }
+        const record = read.events[i]!;
         let event: TrackingEvent;
         try {
           event = decodeEvent(record.data);
@@ -171,7 +183,14 @@ export class RollupConsumer {
       }
       // Shares first: revenue is computed as the events are added.
       await this.loadShares(slice);
-      for (const event of slice) aggregator.add(event);
+      sliceStart = performance.now();
+      for (let i = 0; i < slice.length; i++) {
+        if ((i & 255) === 255 && performance.now() - sliceStart >= SLICE_MS) {
+          await yieldToLoop();
+          sliceStart = performance.now();
+        }
+        aggregator.add(slice[i]!);
+      }
       records += read.events.length;
       next = read.next;
       // Caught up (a short read), full, or long enough: commit what this batch has.

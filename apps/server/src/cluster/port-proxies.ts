@@ -27,7 +27,8 @@ export class RpcEventLog implements EventLog {
 
   append(events: readonly EncodedEvent[]): Promise<AppendResult> {
     if (this.closed) return Promise.reject(new EventLogClosedError());
-    const p = this.rpc.call<AppendResult>('log.append', events);
+    // Gathered: the appends of one tick (a burst of decisions' request events) cross as one call.
+    const p = this.rpc.gather<AppendResult>('log.appendEach', events);
     this.inFlight.add(p);
     const done = () => this.inFlight.delete(p);
     p.then(done, done);

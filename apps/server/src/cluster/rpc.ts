@@ -6,7 +6,10 @@
  *     the class for the errors callers test with instanceof: the event log's, RangeError, TypeError);
  *   - messages sent within one tick go out as ONE batch (an IPC message costs a serialisation and a syscall;
  *     a burst of pixels or decisions turns into a handful of messages);
- *   - pushes (no answer) carry notifications such as "the change feed has news".
+ *   - pushes (no answer) carry notifications such as "the change feed has news";
+ *   - gathered calls (`gather`): the items of one method sent within one tick go as ONE call with the list,
+ *     the other side runs its per-item handler on each in order and answers one outcome per item (the
+ *     request events of a burst of decisions: one message and one answer instead of one per decision).
  *
  * The channel must use `serialization: 'advanced'` (structured clone): events travel as Uint8Array.
  * When the channel closes, calls in flight fail with RpcUnavailableError (never hang).
@@ -65,9 +68,30 @@ function fromWire(e: WireError): Error {
   return err;
 }
 
+/** One item's outcome of a gathered call. */
+type Outcome = { readonly v?: unknown; readonly e?: WireError };
+
+/**
+ * The handler of a gathered method (RpcChannel.gather) from its per-item handler: items are started in
+ * order (an event log append takes its place in the log when called) and answered one outcome each.
+ */
+export function gatheredHandler<I>(handler: (item: I) => unknown): RpcHandler {
+  return (async (items: I[]) => {
+    const settled = await Promise.allSettled(items.map(async (item) => handler(item)));
+    return settled.map((r): Outcome => (r.status === 'fulfilled' ? { v: r.value } : { e: toWire(r.reason) }));
+  }) as RpcHandler;
+}
+
 export interface RpcChannel {
   /** Calls `method` on the other side; resolves with its result (awaited there). */
   call<T>(method: string, ...args: unknown[]): Promise<T>;
+  /**
+   * Calls the other side's gathered handler `method` with one item. Items gathered in the same tick travel
+   * together (in order, at the place of the first), each caller gets its own result or error.
+   */
+  gather<T>(method: string, item: unknown): Promise<T>;
+  /** Answers gathered calls of `method`: the handler runs once per item, in the order they were gathered. */
+  serveGathered(method: string, handler: (item: never) => unknown): void;
   push(topic: string, value: unknown): void;
   onPush(topic: string, listener: (value: unknown) => void): void;
   /** Answers the other side's calls (a handler may return a value or a promise). */
@@ -86,9 +110,13 @@ export function createRpcChannel(endpoint: IpcEndpoint): RpcChannel {
   let outbox: Message[] = [];
   let scheduled = false;
   let closed = false;
+  // The open gathered call of each method until the next flush: its items array is the call's argument,
+  // filled until the batch is serialised.
+  let gathering = new Map<string, unknown[]>();
 
   const flush = () => {
     scheduled = false;
+    if (gathering.size > 0) gathering = new Map();
     const msgs = outbox;
     outbox = [];
     if (msgs.length === 0) return;
@@ -154,14 +182,45 @@ export function createRpcChannel(endpoint: IpcEndpoint): RpcChannel {
   endpoint.on('message', onMessage);
   endpoint.on('disconnect', onDisconnect);
 
+  const call = <T>(method: string, args: unknown[]): Promise<T> => {
+    if (closed) return Promise.reject(new RpcUnavailableError('the other process is gone'));
+    const id = nextId++;
+    return new Promise<T>((resolve, reject) => {
+      waiting.set(id, { resolve: resolve as (v: unknown) => void, reject });
+      enqueue({ t: 'q', id, m: method, a: args });
+    });
+  };
+  // The gathered call of a method in this tick: one promise for the list, each caller reads its own outcome.
+  const gathered = new Map<unknown[], Promise<Outcome[]>>();
+
   return {
     call<T>(method: string, ...args: unknown[]): Promise<T> {
-      if (closed) return Promise.reject(new RpcUnavailableError('the other process is gone'));
-      const id = nextId++;
-      return new Promise<T>((resolve, reject) => {
-        waiting.set(id, { resolve: resolve as (v: unknown) => void, reject });
-        enqueue({ t: 'q', id, m: method, a: args });
+      return call<T>(method, args);
+    },
+    gather<T>(method: string, item: unknown): Promise<T> {
+      let items = gathering.get(method);
+      let all: Promise<Outcome[]>;
+      if (items === undefined || closed) {
+        items = [];
+        all = call<Outcome[]>(method, [items]);
+        if (!closed) {
+          gathering.set(method, items);
+          gathered.set(items, all);
+          const forget = () => gathered.delete(items!);
+          all.then(forget, forget);
+        }
+      } else {
+        all = gathered.get(items)!;
+      }
+      const index = items.push(item) - 1;
+      return all.then((outcomes) => {
+        const o = outcomes[index]!;
+        if (o.e) throw fromWire(o.e);
+        return o.v as T;
       });
+    },
+    serveGathered(method, handler) {
+      handlers[method] = gatheredHandler(handler);
     },
     push(topic, value) {
       if (!closed) enqueue({ t: 'p', topic, v: value });

@@ -12,7 +12,7 @@ import type { EncodedEvent, EventLog, LogPosition } from '@marquee/events';
 import type { BudgetLeaseStore, Lease, LeaseBudget, ReconcileInput } from '@marquee/pacing';
 import type { AssetStore, ChangeFeed, RollupQuery, RollupStore } from '@marquee/store';
 import type { ClaimRequest, Deduplicator } from '../tracking/deduplicator.ts';
-import type { RpcHandlers } from './rpc.ts';
+import { gatheredHandler, type RpcHandlers } from './rpc.ts';
 
 /** The ports the primary shares; the ones a worker opens itself (Redis, NATS, PostgreSQL) are left out. */
 export interface SharedPorts {
@@ -34,11 +34,14 @@ export function sharedPortHandlers(ports: SharedPorts): RpcHandlers {
   const h: RpcHandlers = {};
   const { log, dedup, caps, leases, feed, assets } = ports;
   if (log) {
-    h['log.append'] = async (events: EncodedEvent[]) => {
+    const append = async (events: EncodedEvent[]) => {
       const result = await log.append(events);
       ports.onAppended?.(events);
       return result;
     };
+    h['log.append'] = append;
+    // A worker's appends of one tick, gathered (port-proxies.ts RpcEventLog): each answered on its own.
+    h['log.appendEach'] = gatheredHandler(append);
     // Plain records: the file log builds a record's position lazily (a getter), which IPC would not copy.
     h['log.read'] = async (from: LogPosition, max: number) => {
       const { events, next } = await log.read(from, max);

@@ -6,6 +6,7 @@
 import { type FastifyBaseLogger, type FastifyServerOptions, LogController } from 'fastify';
 import { CONFIG_DEFAULTS, type Config } from '../config.ts';
 import { sendError, toMarqueeError } from './error-handler.ts';
+import { lazyChildLoggerFactory } from './lazy-request-logger.ts';
 import { genRequestId } from './request-id.ts';
 import { buildValidator } from './validator-compiler.ts';
 
@@ -20,6 +21,7 @@ export function marqueeFastifyOptions(
     genReqId: genRequestId,
     requestIdHeader: false as const, // genReqId reads and checks the header itself
     logController: new LogController({ requestIdLogLabel: 'requestId' }),
+    childLoggerFactory: lazyChildLoggerFactory,
     trustProxy,
     return503OnClosing: true,
     // Our factory returns Ajv validators, which Fastify's ajv-compiler typing does not describe.

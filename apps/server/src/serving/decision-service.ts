@@ -21,6 +21,7 @@ import {
 import type { TrackingClaims, UrlSigner } from '@marquee/tracking';
 import type { Static } from 'typebox';
 import type { DecisionRequest, ServedAd } from './decision-schemas.ts';
+import { creativeHtml } from './html-click-macros.ts';
 import type { Enrichment, RequestEnricher } from './request-enricher.ts';
 
 export type DecisionBody = Static<typeof DecisionRequest>;
@@ -257,8 +258,7 @@ export class DecisionService {
     const imageUrl = c.imageUrl ?? (c.assetId ? deps.assetUrl(c.assetId) : undefined);
     const creative: ServedAdBody['creative'] = { kind: c.kind };
     if (c.kind === 'image' && imageUrl) creative.imageUrl = imageUrl;
-    if (c.kind === 'html')
-      creative.html = hasClickMacro(c) ? expandClickMacros(c.html ?? '', clickUrl ?? '') : (c.html ?? '');
+    if (c.kind === 'html') creative.html = creativeHtml(c, clickUrl ?? '');
     if (c.kind === 'native') creative.native = c.native;
     if (c.kind === 'vast') creative.vastUrl = `${deps.publicUrl}/v1/vast?placement=${encodeURIComponent(placementId)}`;
     if (c.kind === 'image') creative.alt = c.name;
@@ -282,32 +282,4 @@ export class DecisionService {
       },
     };
   }
-}
-
-/** Whether an HTML creative carries a click macro, scanned once per creative object of the snapshot. */
-const clickMacroOf = new WeakMap<Creative, boolean>();
-function hasClickMacro(c: Creative): boolean {
-  let has = clickMacroOf.get(c);
-  if (has === undefined) {
-    has = (c.html ?? '').includes('CLICK_URL');
-    clickMacroOf.set(c, has);
-  }
-  return has;
-}
-
-/**
- * HTML creatives put the click URL where the ad server says: the common macros of ad servers
- * (%%CLICK_URL_UNESC%%, %%CLICK_URL_ESC%%, {{CLICK_URL}}, ${CLICK_URL}) are replaced.
- */
-export function expandClickMacros(html: string, clickUrl: string): string {
-  // Hot path: most markup carries no macro, and four replaceAll scans of a large creative cost more than one search.
-  if (!html.includes('CLICK_URL')) return html;
-  return (
-    html
-      .replaceAll('%%CLICK_URL_UNESC%%', clickUrl)
-      .replaceAll('%%CLICK_URL_ESC%%', encodeURIComponent(clickUrl))
-      .replaceAll('{{CLICK_URL}}', clickUrl)
-      // biome-ignore lint/suspicious/noTemplateCurlyInString: the literal macro text HTML creatives contain
-      .replaceAll('${CLICK_URL}', clickUrl)
-  );
 }
