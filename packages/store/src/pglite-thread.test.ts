@@ -3,7 +3,7 @@
  * errors keep their Postgres fields, values cross structured clone unchanged, transactions roll back and
  * serialise, close drains, and a dead thread rejects instead of hanging.
  */
-import { PGlite } from '@electric-sql/pglite';
+import { messages, PGlite } from '@electric-sql/pglite';
 import { CompiledQuery, Kysely, sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PGliteDialect } from './pglite-dialect.ts';
@@ -70,7 +70,7 @@ describe('PGlite driver: worker thread vs this thread', () => {
     for (const [text, parameters] of statements) {
       const run = (db: AnyDb) => failure(db.executeQuery(CompiledQuery.raw(text, parameters)));
       const [remote, here] = await Promise.all([run(viaThread), run(viaLocal)]);
-      expect(remote).toBeInstanceOf(Error);
+      expect(remote).toBeInstanceOf(messages.DatabaseError);
       expect(fieldsOf(remote)).toEqual(fieldsOf(here));
     }
     const dup = (await failure(sql`insert into items (name, qty) values ('dup', 2)`.execute(viaThread))) as Record<

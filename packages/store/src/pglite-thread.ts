@@ -14,10 +14,13 @@
  * and is reported once through `onExit`.
  */
 import { type ResourceLimits, Worker } from 'node:worker_threads';
+import { messages, TransactionAbortedError } from '@electric-sql/pglite';
 import type { PGliteQueryable, PGliteQueryResult } from './pglite-dialect.ts';
 
 interface SerializedError {
   readonly message: string;
+  /** PGlite's DatabaseError, its TransactionAbortedError (COMMIT of a failed transaction), or anything else. */
+  readonly kind: 'database' | 'aborted' | 'other';
   readonly stack?: string;
   readonly fields: Readonly<Record<string, unknown>>;
 }
@@ -56,9 +59,16 @@ export interface PGliteThreadOptions {
 
 const WORKER_URL = new URL('./pglite-worker.mjs', import.meta.url);
 
-/** A statement error rebuilt on this thread: PGlite's message, its Postgres fields, this thread's stack. */
+/** A statement error rebuilt on this thread: PGlite's class and message, its Postgres fields. */
 function rebuildError(serialized: SerializedError): Error {
-  const error = new Error(serialized.message) as Error & Record<string, unknown>;
+  const error = (
+    serialized.kind === 'aborted'
+      ? new TransactionAbortedError()
+      : serialized.kind === 'database'
+        ? new messages.DatabaseError(serialized.message, 0, 'error')
+        : new Error(serialized.message)
+  ) as Error & Record<string, unknown>;
+  error.message = serialized.message;
   for (const [key, value] of Object.entries(serialized.fields)) {
     // `name` is an own property on purpose: PGlite's DatabaseError names itself 'error'.
     Object.defineProperty(error, key, { value, writable: true, enumerable: key !== 'name', configurable: true });

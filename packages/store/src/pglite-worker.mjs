@@ -9,10 +9,11 @@
  *        { id, close: true }            close PGlite (after everything sent before it)
  *   out: { ready: true } | { failed: error }                     once, after opening
  *        { id, rows, command, affectedRows } | { id, error }     one per request, in order
+ * where an error is { message, kind: 'database' | 'aborted' | 'other', stack, fields }.
  * Requests run strictly one after another, in arrival order, so `close` follows the queries sent before it.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { PGlite } from '@electric-sql/pglite';
+import { messages, PGlite, TransactionAbortedError } from '@electric-sql/pglite';
 
 /** Postgres fields of PGlite's DatabaseError (and what PGlite adds) that survive the trip by name. */
 const FIELDS = [
@@ -39,7 +40,14 @@ const FIELDS = [
 
 /** An error as a plain object: structured clone keeps only an Error's message and stack. */
 function serializeError(error) {
-  if (!(error instanceof Error)) return { message: String(error), fields: {} };
+  if (!(error instanceof Error)) return { message: String(error), kind: 'other', fields: {} };
+  // Rebuilt as the same PGlite class on the other side (instanceof keeps working).
+  const kind =
+    error instanceof TransactionAbortedError
+      ? 'aborted'
+      : error instanceof messages.DatabaseError
+        ? 'database'
+        : 'other';
   const fields = {};
   for (const key of FIELDS) {
     const value = error[key];
@@ -51,7 +59,7 @@ function serializeError(error) {
       // Not cloneable (never expected): leave the field out rather than lose the whole error.
     }
   }
-  return { message: error.message, stack: error.stack, fields };
+  return { message: error.message, kind, stack: error.stack, fields };
 }
 
 const port = parentPort;
