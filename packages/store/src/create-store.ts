@@ -27,6 +27,8 @@ import { PostgresRollupStore } from './postgres-rollup-store.ts';
 import { hash31, type StoreContext } from './store-context.ts';
 
 const SCHEMA_RE = /^[a-z_][a-z0-9_]{0,62}$/;
+/** MARQUEE_PGLITE_THREAD values that keep PGlite on this thread when StoreOptions leave it unset. */
+const OFF: ReadonlySet<string> = new Set(['0', 'false', 'no', 'off']);
 
 export async function createStore(options: StoreOptions): Promise<Store> {
   return (await openStoreWithDatabase(options)).store;
@@ -46,8 +48,8 @@ async function openPGlite(options: StoreOptions): Promise<{ store: Store; db: Ky
     dir = join(options.dataDir, 'pglite');
     await mkdir(dir, { recursive: true });
   }
-  const inThread = options.pgliteThread ?? process.env.MARQUEE_PGLITE_THREAD !== '0';
-  const pglite: PGliteQueryable & { close(): Promise<void> } = inThread
+  const onWorkerThread = options.pgliteThread ?? !OFF.has((process.env.MARQUEE_PGLITE_THREAD ?? '').toLowerCase());
+  const pglite: PGliteQueryable & { close(): Promise<void> } = onWorkerThread
     ? await PGliteThread.open({
         ...(dir === undefined ? {} : { dir }),
         onExit: options.onBackendFailure ?? reportThreadExit,

@@ -351,7 +351,7 @@ export interface StoreOptions {
   /**
    * PGlite only: run it in a worker thread (true, the default) so its SQL does not block this thread's event
    * loop, or in this thread (false: the fallback, and the baseline of bench/pglite-thread.ts). Unset, env
-   * MARQUEE_PGLITE_THREAD=0 selects in-thread (so any test run or benchmark can be repeated that way).
+   * MARQUEE_PGLITE_THREAD=0 (or false) selects this thread (so any test run or benchmark can be repeated that way).
    */
   readonly pgliteThread?: boolean;
   /** PGlite in a worker thread only: called once if that thread dies; every statement then fails. */
