@@ -15,15 +15,17 @@
  * the same network, measured in turn in every round beside the same bare server:
  *   worker   `npm start` with MARQUEE_WORKERS=1 MARQUEE_CLUSTER=true: a primary (store, rollups, management API,
  *            shared state) and exactly one serving worker answering /v1/*: the issue's "one worker";
- *   process  `npm start` with MARQUEE_WORKERS=1: everything in one process (PGlite and the rollup consumer on
- *            the serving thread).
+ *   process  `npm start` with MARQUEE_WORKERS=1: everything in one process (the rollup consumer on the serving
+ *            thread; PGlite in a worker thread of that process);
+ *   worker-pglite-main, process-pglite-main  the same with MARQUEE_PGLITE_THREAD=false: PGlite on the main
+ *            thread, as before (the baseline of PGlite's worker thread).
  *
  * 1. Peak throughput: wrk (closed loop, several request bodies cycled by a Lua script) against each server.
  * 2. Latency at a fixed rate of half each topology's median peak: olgen (open loop, coordinated-omission
  *    corrected) against that topology and against the bare server at the same rate, alternating.
- * 3. p99 while the snapshot is being rebuilt under load (first topology only; BENCH_UPDATES=0 skips it): olgen
- *    while line items are paused and activated through the management API (one every 100 ms; or 500 at once
- *    every 2 s), beside a quiet run.
+ * 3. p99 while the snapshot is being rebuilt under load (every topology in turn, at the first one's fixed rate;
+ *    BENCH_UPDATES=0 skips it): olgen while line items are paused and activated through the management API (one
+ *    every 100 ms; or 500 at once every 2 s), beside a quiet run.
  *
  * Goals: Marquee >= 0.6x the bare server's req/s; at half of Marquee's peak, Marquee's p99 <= 1.5x the bare p99.
  * The network: the demo data plus BENCH_LINE_ITEMS line items (default 1,000) with realistic targeting, created
@@ -150,12 +152,24 @@ function spawnChild(args: string[], env: NodeJS.ProcessEnv): ChildProcess {
 const TOPOLOGY_ENV: Record<string, { label: string; env: NodeJS.ProcessEnv }> = {
   // A primary (store, rollups, management API, shared state) and exactly one serving worker: "one worker".
   worker: { label: 'Marquee, 1 serving worker', env: { MARQUEE_WORKERS: '1', MARQUEE_CLUSTER: 'true' } },
-  // Everything in one process (the serving path shares its thread with PGlite and the rollup consumer).
+  // Everything in one process (the serving path shares its thread with the rollup consumer).
   process: { label: 'Marquee, 1 process', env: { MARQUEE_WORKERS: '1', MARQUEE_CLUSTER: 'false' } },
+  // The same with PGlite on the main thread (MARQUEE_PGLITE_THREAD=false, as before 2026-11-27 16:00): the A/B
+  // baseline of PGlite's worker thread (docs/performance.md "PGlite off the main thread").
+  'worker-pglite-main': {
+    label: 'Marquee, 1 serving worker, PGlite on the main thread',
+    env: { MARQUEE_WORKERS: '1', MARQUEE_CLUSTER: 'true', MARQUEE_PGLITE_THREAD: 'false' },
+  },
+  'process-pglite-main': {
+    label: 'Marquee, 1 process, PGlite on the main thread',
+    env: { MARQUEE_WORKERS: '1', MARQUEE_CLUSTER: 'false', MARQUEE_PGLITE_THREAD: 'false' },
+  },
 };
 const TOPOLOGIES = (process.env.BENCH_TOPOLOGIES ?? 'worker,process').split(',').map((t) => t.trim());
 for (const t of TOPOLOGIES) {
-  if (!TOPOLOGY_ENV[t]) throw new Error(`BENCH_TOPOLOGIES: unknown topology "${t}" (worker, process)`);
+  if (!TOPOLOGY_ENV[t]) {
+    throw new Error(`BENCH_TOPOLOGIES: unknown topology "${t}" (${Object.keys(TOPOLOGY_ENV).join(', ')})`);
+  }
 }
 
 async function startMarquee(topology: string): Promise<{ port: number; pid: number; servingPid: number }> {
@@ -570,9 +584,11 @@ const rates = new Map(
   targets.map((t) => [t.topology, FIXED_RATE > 0 ? FIXED_RATE : Math.round(median(peak.get(t.topology)!) / 2)]),
 );
 const lat = new Map(targets.map((t) => [t.topology, { marquee: [] as OlgenResult[], bare: [] as OlgenResult[] }]));
-// 3. p99 while line items change, beside the same fixed rate without changes (the first topology only).
-const upd = { quiet: [] as OlgenResult[], toggle: [] as OlgenResult[], bulk: [] as OlgenResult[] };
-const stall = { quiet: [] as number[], toggle: [] as number[], bulk: [] as number[] };
+// 3. p99 while line items change, beside the same fixed rate without changes (every topology, in turn per round).
+type Runs<T> = { quiet: T[]; toggle: T[]; bulk: T[] };
+const runs = <T>(): Runs<T> => ({ quiet: [], toggle: [], bulk: [] });
+const upds = new Map(targets.map((t) => [t.topology, runs<OlgenResult>()]));
+const stalls = new Map(targets.map((t) => [t.topology, runs<number>()]));
 const UPDATES = process.env.BENCH_UPDATES !== '0';
 const LATENCY = olgen && (!CPU_PROF || FIXED_RATE > 0);
 if (LATENCY) {
@@ -602,8 +618,6 @@ if (LATENCY) {
   }
 }
 if (LATENCY && UPDATES) {
-  const { api, lineItemIds, port, latencyFile } = first;
-  const rate = rates.get(first.topology)!;
   const changing = async <T>(run: Promise<T>, change: () => Promise<unknown>, everyMs: number) => {
     let done = false;
     let changes = 0;
@@ -620,36 +634,46 @@ if (LATENCY && UPDATES) {
     await loop;
     return { result, changes };
   };
-  // Pause a line item, activate it 100 ms later, then the next one.
-  let toggles = 0;
-  const toggleOne = () => {
-    const i = toggles++;
-    const id = lineItemIds[Math.floor(i / 2) % lineItemIds.length]!;
-    return api.call('POST', '/line-items/bulk-status', { ids: [id], status: i % 2 === 0 ? 'paused' : 'active' });
-  };
-  let bulks = 0;
-  const bulkBatch = lineItemIds.slice(0, 500);
-  const bulkChange = () =>
-    api.call('POST', '/line-items/bulk-status', { ids: bulkBatch, status: bulks++ % 2 === 0 ? 'paused' : 'active' });
+  // Each topology at the first one's fixed rate, so their p99 compare.
+  const rate = rates.get(first.topology)!;
   for (let round = 0; round < ROUNDS; round++) {
-    await loopMaxMs(port);
-    const quiet = await runOlgen(port, rate, LATENCY_SECONDS, latencyFile);
-    stall.quiet.push(await loopMaxMs(port));
-    const toggle = await changing(runOlgen(port, rate, LATENCY_SECONDS, latencyFile), toggleOne, 100);
-    stall.toggle.push(await loopMaxMs(port));
-    const bulk = await changing(runOlgen(port, rate, LATENCY_SECONDS, latencyFile), bulkChange, 2000);
-    stall.bulk.push(await loopMaxMs(port));
-    upd.quiet.push(quiet);
-    upd.toggle.push(toggle.result);
-    upd.bulk.push(bulk.result);
-    console.log(
-      `update round ${round + 1}, ${first.label} at ${num(rate)} req/s: quiet p99 ${ms(quiet.p99_us)} ms (longest loop stall ${stall.quiet.at(-1)!.toFixed(0)} ms${unanswered(quiet)}); ` +
-        `1 line item every 100 ms (${toggle.changes} changes) p99 ${ms(toggle.result.p99_us)} ms (stall ${stall.toggle.at(-1)!.toFixed(0)} ms${unanswered(toggle.result)}); ` +
-        `500 at once every 2 s (${bulk.changes} changes) p99 ${ms(bulk.result.p99_us)} ms (stall ${stall.bulk.at(-1)!.toFixed(0)} ms${unanswered(bulk.result)})`,
-    );
+    for (const t of targets) {
+      const { api, lineItemIds, port, latencyFile } = t;
+      const upd = upds.get(t.topology)!;
+      const stall = stalls.get(t.topology)!;
+      // Pause a line item, activate it 100 ms later, then the next one.
+      let toggles = 0;
+      const toggleOne = () => {
+        const i = toggles++;
+        const id = lineItemIds[Math.floor(i / 2) % lineItemIds.length]!;
+        return api.call('POST', '/line-items/bulk-status', { ids: [id], status: i % 2 === 0 ? 'paused' : 'active' });
+      };
+      let bulks = 0;
+      const bulkBatch = lineItemIds.slice(0, 500);
+      const bulkChange = () =>
+        api.call('POST', '/line-items/bulk-status', {
+          ids: bulkBatch,
+          status: bulks++ % 2 === 0 ? 'paused' : 'active',
+        });
+      await loopMaxMs(port);
+      const quiet = await runOlgen(port, rate, LATENCY_SECONDS, latencyFile);
+      stall.quiet.push(await loopMaxMs(port));
+      const toggle = await changing(runOlgen(port, rate, LATENCY_SECONDS, latencyFile), toggleOne, 100);
+      stall.toggle.push(await loopMaxMs(port));
+      const bulk = await changing(runOlgen(port, rate, LATENCY_SECONDS, latencyFile), bulkChange, 2000);
+      stall.bulk.push(await loopMaxMs(port));
+      upd.quiet.push(quiet);
+      upd.toggle.push(toggle.result);
+      upd.bulk.push(bulk.result);
+      console.log(
+        `update round ${round + 1}, ${t.label} at ${num(rate)} req/s: quiet p99 ${ms(quiet.p99_us)} ms (longest loop stall ${stall.quiet.at(-1)!.toFixed(0)} ms${unanswered(quiet)}); ` +
+          `1 line item every 100 ms (${toggle.changes} changes) p99 ${ms(toggle.result.p99_us)} ms (stall ${stall.toggle.at(-1)!.toFixed(0)} ms${unanswered(toggle.result)}); ` +
+          `500 at once every 2 s (${bulk.changes} changes) p99 ${ms(bulk.result.p99_us)} ms (stall ${stall.bulk.at(-1)!.toFixed(0)} ms${unanswered(bulk.result)})`,
+      );
+      // Leave the network as it was (all active).
+      await api.call('POST', '/line-items/bulk-status', { ids: bulkBatch, status: 'active' });
+    }
   }
-  // Leave the network as it was (all active).
-  await api.call('POST', '/line-items/bulk-status', { ids: bulkBatch, status: 'active' });
 }
 const loadEnd = loadavg();
 stopAll();
@@ -700,31 +724,35 @@ for (const t of targets) {
 }
 if (LATENCY && UPDATES) {
   const rate = num(rates.get(first.topology)!);
-  const vsQuiet = (xs: OlgenResult[]) => median(xs.map((x, i) => x.p99_us / upd.quiet[i]!.p99_us));
   const loop = (xs: number[]) => `${median(xs).toFixed(0)} ms`;
-  rows.push([`${first.label}: p99 ms, quiet (${rate} req/s)`, ms(p99(upd.quiet)), '', '', '']);
-  rows.push([
-    `${first.label}: p99 ms, 1 line item paused/activated every 100 ms`,
-    ms(p99(upd.toggle)),
-    '',
-    `${vsQuiet(upd.toggle).toFixed(2)}x quiet`,
-    'no visible change',
-  ]);
-  rows.push([
-    `${first.label}: p99 ms, 500 line items paused/activated every 2 s`,
-    ms(p99(upd.bulk)),
-    '',
-    `${vsQuiet(upd.bulk).toFixed(2)}x quiet`,
-    'no visible change',
-  ]);
-  rows.push([
-    // /metrics is the primary's in the cluster (forwarded): its loop, not the serving worker's.
-    `longest event-loop stall of the process answering /metrics${first.servingPid !== first.pid ? ' (the primary)' : ''}: quiet / 1 per 100 ms / 500 per 2 s`,
-    `${loop(stall.quiet)} / ${loop(stall.toggle)} / ${loop(stall.bulk)}`,
-    '',
-    '',
-    '',
-  ]);
+  for (const t of targets) {
+    const upd = upds.get(t.topology)!;
+    const stall = stalls.get(t.topology)!;
+    const vsQuiet = (xs: OlgenResult[]) => median(xs.map((x, i) => x.p99_us / upd.quiet[i]!.p99_us));
+    rows.push([`${t.label}: p99 ms, quiet (${rate} req/s)`, ms(p99(upd.quiet)), '', '', '']);
+    rows.push([
+      `${t.label}: p99 ms, 1 line item paused/activated every 100 ms`,
+      ms(p99(upd.toggle)),
+      '',
+      `${vsQuiet(upd.toggle).toFixed(2)}x quiet`,
+      'no visible change',
+    ]);
+    rows.push([
+      `${t.label}: p99 ms, 500 line items paused/activated every 2 s`,
+      ms(p99(upd.bulk)),
+      '',
+      `${vsQuiet(upd.bulk).toFixed(2)}x quiet`,
+      'no visible change',
+    ]);
+    rows.push([
+      // /metrics is the primary's in the cluster (forwarded): its loop, not the serving worker's.
+      `${t.label}: longest event-loop stall of the process answering /metrics${t.servingPid !== t.pid ? ' (the primary)' : ''}: quiet / 1 per 100 ms / 500 per 2 s`,
+      `${loop(stall.quiet)} / ${loop(stall.toggle)} / ${loop(stall.bulk)}`,
+      '',
+      '',
+      '',
+    ]);
+  }
 }
 console.log('');
 console.log(

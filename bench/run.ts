@@ -33,6 +33,10 @@ const BENCHES: Record<string, { file: string; what: string; node?: string[] }> =
   ingest: { file: 'ingest.ts', what: 'batch ingestion events/s (HTTP and service) vs a plain write+fsync loop' },
   'rollup-lag': { file: 'rollup-lag.ts', what: 'rollup consumer throughput and event-to-report lag' },
   'store-list': { file: 'store-list.ts', what: 'paging 100k line items: repository vs raw SQL, both backends' },
+  'pglite-thread': {
+    file: 'pglite-thread.ts',
+    what: "PGlite in this thread vs a worker thread: the main thread's event-loop delay during bulk writes",
+  },
   'management-api': { file: 'management-api.ts', what: 'GET /api/v1/line-items over 100k rows vs store list()' },
   simulate: { file: 'simulate.ts', what: 'a day of traffic through pacing, leases and billing (npm run simulate)' },
 };

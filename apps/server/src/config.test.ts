@@ -37,6 +37,12 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ MARQUEE_WORKERS: 'many' })).toThrow(/MARQUEE_WORKERS/);
   });
 
+  it('runs the embedded store in a worker thread unless MARQUEE_PGLITE_THREAD is false', () => {
+    expect(loadConfig({}).pgliteThread).toBe(true);
+    expect(loadConfig({ MARQUEE_PGLITE_THREAD: '0' }).pgliteThread).toBe(false);
+    expect(() => loadConfig({ MARQUEE_PGLITE_THREAD: 'maybe' })).toThrow(/MARQUEE_PGLITE_THREAD/);
+  });
+
   it('chooses the topology: a cluster past one worker, or as MARQUEE_CLUSTER says', () => {
     const topology = (env: NodeJS.ProcessEnv) => servingTopology(loadConfig(env));
     expect(loadConfig({}).cluster).toBeUndefined();

@@ -77,6 +77,11 @@ export interface Config {
    * measures); false, always one process whatever `workers` says.
    */
   readonly cluster?: boolean;
+  /**
+   * The embedded store (PGlite) runs in a worker thread (true, default) so its SQL never blocks the event loop
+   * that serves; false runs it on the main thread (the former way: a fallback, and a benchmark baseline).
+   */
+  readonly pgliteThread?: boolean;
 }
 
 const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -121,6 +126,7 @@ const ConfigSchema = Type.Object(
     rollups: Type.Boolean(),
     workers: Type.Integer({ minimum: 0, maximum: 256 }),
     cluster: Type.Optional(Type.Boolean()),
+    pgliteThread: Type.Boolean(),
   },
   { additionalProperties: false },
 );
@@ -166,6 +172,7 @@ export const CONFIG_DEFAULTS: Readonly<
   attributionViewWindowSeconds: 24 * 3600,
   rollups: true,
   workers: availableParallelism(),
+  pgliteThread: true,
 };
 
 /** Environment variable of each key. */
@@ -203,6 +210,7 @@ export const ENV_VARS: Readonly<Record<Key, string>> = {
   rollups: 'MARQUEE_ROLLUPS',
   workers: 'MARQUEE_WORKERS',
   cluster: 'MARQUEE_CLUSTER',
+  pgliteThread: 'MARQUEE_PGLITE_THREAD',
 };
 
 /** Command-line flags (`--port 9000` or `--port=9000`). */
@@ -228,7 +236,14 @@ const ajv = new Ajv({ allErrors: true, strict: false });
 const validateComplete = ajv.compile(ConfigSchema);
 const validateFile = ajv.compile(Type.Partial(ConfigSchema, { additionalProperties: false }));
 
-const BOOLEAN_KEYS = new Set<Key>(['loadDemoData', 'secureCookies', 'trustProxy', 'rollups', 'cluster']);
+const BOOLEAN_KEYS = new Set<Key>([
+  'loadDemoData',
+  'secureCookies',
+  'trustProxy',
+  'rollups',
+  'cluster',
+  'pgliteThread',
+]);
 const TRUE = new Set(['1', 'true', 'yes', 'on']);
 const FALSE = new Set(['0', 'false', 'no', 'off']);
 
@@ -381,6 +396,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, argv: readonly 
     rollups: c.rollups,
     workers: c.workers,
     cluster: c.cluster,
+    pgliteThread: c.pgliteThread,
   };
   return Object.freeze(config);
 }

@@ -32,6 +32,9 @@ async function main(): Promise<void> {
   const logger = pino({ level: config.logLevel, timestamp: pino.stdTimeFunctions.isoTime });
   const store = await createStore({
     ...(config.databaseUrl ? { databaseUrl: config.databaseUrl } : { dataDir: config.dataDir }),
+    pgliteThread: config.pgliteThread ?? CONFIG_DEFAULTS.pgliteThread,
+    // The PGlite thread dying leaves the store failing every statement (readiness turns 503): say why, loudly.
+    onBackendFailure: (err) => logger.fatal({ err }, 'the embedded store (PGlite thread) stopped; restart Marquee'),
   });
   const blobs = createBlobStorage(config);
 

@@ -1,6 +1,7 @@
 /**
  * Opens the management store: PGlite in process (default, persisted under `<dataDir>/pglite` or in
- * memory) or PostgreSQL when `databaseUrl` is set. Both go through the same Kysely code and SQL.
+ * memory; run in a worker thread unless `pgliteThread: false`) or PostgreSQL when `databaseUrl` is set.
+ * Both go through the same Kysely code and SQL.
  */
 import { EventEmitter } from 'node:events';
 import { mkdir } from 'node:fs/promises';
@@ -11,7 +12,8 @@ import pg from 'pg';
 import type { Database } from './database.ts';
 import { DESCRIPTORS } from './entity-descriptors.ts';
 import { migrate } from './migrations.ts';
-import { PGliteDialect } from './pglite-dialect.ts';
+import { PGliteDialect, type PGliteQueryable } from './pglite-dialect.ts';
+import { PGliteThread } from './pglite-thread.ts';
 import type { EntityKind, EntityRepository, Store, StoreOptions } from './ports.ts';
 import { PostgresAssetStore } from './postgres-asset-store.ts';
 import { PostgresAuditLog } from './postgres-audit-log.ts';
@@ -25,6 +27,8 @@ import { PostgresRollupStore } from './postgres-rollup-store.ts';
 import { hash31, type StoreContext } from './store-context.ts';
 
 const SCHEMA_RE = /^[a-z_][a-z0-9_]{0,62}$/;
+/** MARQUEE_PGLITE_THREAD values that keep PGlite on this thread when StoreOptions leave it unset. */
+const OFF: ReadonlySet<string> = new Set(['0', 'false', 'no', 'off']);
 
 export async function createStore(options: StoreOptions): Promise<Store> {
   return (await openStoreWithDatabase(options)).store;
@@ -39,13 +43,18 @@ export async function openStoreWithDatabase(options: StoreOptions): Promise<{ st
 }
 
 async function openPGlite(options: StoreOptions): Promise<{ store: Store; db: Kysely<Database> }> {
-  let pglite: PGlite;
-  if (options.dataDir === undefined) pglite = await PGlite.create();
-  else {
-    const dir = join(options.dataDir, 'pglite');
+  let dir: string | undefined;
+  if (options.dataDir !== undefined) {
+    dir = join(options.dataDir, 'pglite');
     await mkdir(dir, { recursive: true });
-    pglite = await PGlite.create(dir);
   }
+  const onWorkerThread = options.pgliteThread ?? !OFF.has((process.env.MARQUEE_PGLITE_THREAD ?? '').toLowerCase());
+  const pglite: PGliteQueryable & { close(): Promise<void> } = onWorkerThread
+    ? await PGliteThread.open({
+        ...(dir === undefined ? {} : { dir }),
+        onExit: options.onBackendFailure ?? reportThreadExit,
+      })
+    : await PGlite.create(dir);
   const db = new Kysely<Database>({ dialect: new PGliteDialect(pglite) });
   try {
     const store = await assemble(db, 'pglite', 'public', undefined, async () => {
@@ -57,6 +66,11 @@ async function openPGlite(options: StoreOptions): Promise<{ store: Store; db: Ky
     await pglite.close();
     throw error;
   }
+}
+
+/** Without an onBackendFailure, a dead PGlite thread is at least said on stderr. */
+function reportThreadExit(error: Error): void {
+  process.emitWarning(error.message, { code: 'MARQUEE_PGLITE_THREAD_EXIT' });
 }
 
 async function openPostgres(databaseUrl: string, schema: string): Promise<{ store: Store; db: Kysely<Database> }> {

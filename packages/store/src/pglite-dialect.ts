@@ -9,8 +9,11 @@
  * so two concurrent transactions would interleave their statements on that connection. The driver
  * therefore hands the connection out under a mutex: a transaction (or a single query) owns it until
  * it is released, which serialises transactions exactly as a one-connection pool would.
+ *
+ * The database behind it is anything with PGlite's `query`: PGlite itself (in this thread) or a
+ * PGliteThread (PGlite in a worker thread, the default; pglite-thread.ts). The mutex stays here, on the
+ * main thread, either way.
  */
-import type { PGlite } from '@electric-sql/pglite';
 import {
   CompiledQuery,
   type DatabaseConnection,
@@ -27,9 +30,23 @@ import {
   type TransactionSettings,
 } from 'kysely';
 
+/** What a PGlite query returns that the driver reads. */
+export interface PGliteQueryResult<R> {
+  rows: R[];
+  /** Cumulative rows changed (INSERT/UPDATE/DELETE/MERGE). */
+  affectedRows?: number;
+  /** The command tag's verb, e.g. "SELECT", "INSERT". */
+  command?: string;
+}
+
+/** The part of PGlite the dialect uses; PGlite and PGliteThread both have it. */
+export interface PGliteQueryable {
+  query<R>(sql: string, params: unknown[]): Promise<PGliteQueryResult<R>>;
+}
+
 export class PGliteDialect implements Dialect {
-  readonly #pglite: PGlite;
-  constructor(pglite: PGlite) {
+  readonly #pglite: PGliteQueryable;
+  constructor(pglite: PGliteQueryable) {
     this.#pglite = pglite;
   }
   createAdapter(): DialectAdapter {
@@ -51,7 +68,7 @@ class PGliteDriver implements Driver {
   #queue: Promise<void> = Promise.resolve();
   #release: (() => void) | undefined;
 
-  constructor(pglite: PGlite) {
+  constructor(pglite: PGliteQueryable) {
     this.#connection = new PGliteConnection(pglite);
   }
   async init(): Promise<void> {}
@@ -89,13 +106,13 @@ class PGliteDriver implements Driver {
 }
 
 class PGliteConnection implements DatabaseConnection {
-  readonly #pglite: PGlite;
-  constructor(pglite: PGlite) {
+  readonly #pglite: PGliteQueryable;
+  constructor(pglite: PGliteQueryable) {
     this.#pglite = pglite;
   }
   async executeQuery<R>(compiled: CompiledQuery): Promise<QueryResult<R>> {
     const result = await this.#pglite.query<R>(compiled.sql, [...compiled.parameters]);
-    const command = (result as { command?: string }).command;
+    const command = result.command;
     const affected =
       command === 'INSERT' || command === 'UPDATE' || command === 'DELETE' || command === 'MERGE'
         ? BigInt(result.affectedRows ?? 0)

@@ -348,4 +348,12 @@ export interface StoreOptions {
   readonly dataDir?: string;
   /** PostgreSQL schema to use (tests create one per run so they can run in parallel). Default "public". */
   readonly schema?: string;
+  /**
+   * PGlite only: run it in a worker thread (true, the default) so its SQL does not block this thread's event
+   * loop, or in this thread (false: the fallback, and the baseline of bench/pglite-thread.ts). Unset, env
+   * MARQUEE_PGLITE_THREAD=0 (or false) selects this thread (so any test run or benchmark can be repeated that way).
+   */
+  readonly pgliteThread?: boolean;
+  /** PGlite in a worker thread only: called once if that thread dies; every statement then fails. */
+  readonly onBackendFailure?: (error: Error) => void;
 }
