@@ -6,7 +6,6 @@
  *
  *   ROUNDS=4 BATCHES=5 node --import tsx bench/ingest-profile.ts
  */
-import { randomUUID } from 'node:crypto';
 import fs from 'node:fs';
 import inspector from 'node:inspector/promises';
 import os from 'node:os';
@@ -15,7 +14,7 @@ import { servingOf, trackingOf } from '../apps/server/src/app.ts';
 import { createTestApp } from '../apps/server/src/testing/test-app.ts';
 import type { Judged } from '../apps/server/src/tracking/tracking-service.ts';
 import { seedWorld } from '../apps/server/src/tracking/tracking-world.ts';
-import type { TrackingClaims } from '../packages/tracking/src/url-signer.ts';
+import { signedTokens } from './bench-claims.ts';
 
 const BATCH = 10_000,
   BATCHES = Number(process.env.BATCHES ?? 5),
@@ -30,33 +29,7 @@ const items = [
   { lineItemId: w.lineItems.cpm, placementId: w.placements.cpm, priceMicros: 4_000 },
   { lineItemId: w.lineItems.b, placementId: w.placements.b, priceMicros: 1_000 },
 ];
-function tokens(n: number) {
-  const now = Date.now();
-  const out: string[] = new Array(n);
-  for (let i = 0; i < n; i++) {
-    const li = items[i % items.length]!;
-    const claims: TrackingClaims = {
-      decisionId: randomUUID(),
-      lineItemId: li.lineItemId,
-      creativeId: 'cr_bench',
-      campaignId: 'cmp_bench',
-      advertiserId: 'adv_bench',
-      placementId: li.placementId,
-      siteId: 'site_bench',
-      publisherId: 'pub_bench',
-      priceMicros: li.priceMicros,
-      pricingModel: 'cpm',
-      currency: 'USD',
-      iat: now,
-      exp: now + 3_600_000,
-      userKey: `u-${i % 10_000}`,
-      country: 'US',
-      device: 'desktop',
-    };
-    out[i] = signer.sign('impression', claims);
-  }
-  return out;
-}
+const tokens = (n: number) => signedTokens(signer, n, items);
 const meta = { ip: '203.0.113.7', ua: 'bench', source: 'batch' };
 async function round(all: string[]) {
   const inFlight: Promise<void>[] = [];

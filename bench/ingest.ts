@@ -18,7 +18,7 @@
  *   node --cpu-prof --cpu-prof-dir=/tmp/prof --import tsx bench/ingest.ts --paths service   # profile of the service path
  *   node --import tsx bench/ingest.ts --paths http --server-prof /tmp/prof-http   # profile of the Marquee process
  */
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import fsp from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -31,7 +31,8 @@ import { createTrackingNetwork, signIn } from '../apps/server/src/testing/tracki
 import type { Judged } from '../apps/server/src/tracking/tracking-service.ts';
 import { seedWorld } from '../apps/server/src/tracking/tracking-world.ts';
 import { encodeEvents } from '../packages/events/src/index.ts';
-import { type TrackingClaims, UrlSigner } from '../packages/tracking/src/url-signer.ts';
+import { UrlSigner } from '../packages/tracking/src/url-signer.ts';
+import { signedTokens } from './bench-claims.ts';
 
 const { values } = parseArgs({
   options: {
@@ -67,39 +68,6 @@ const median = (xs: number[]) => {
 };
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 
-/** Signed impression tokens of distinct decisions of the given line items (so dedup never short-circuits). */
-function tokens(
-  signer: UrlSigner,
-  n: number,
-  items: readonly { lineItemId: string; placementId: string; priceMicros: number }[],
-) {
-  const now = Date.now();
-  const out: string[] = new Array(n);
-  for (let i = 0; i < n; i++) {
-    const li = items[i % items.length]!;
-    const claims: TrackingClaims = {
-      decisionId: randomUUID(),
-      lineItemId: li.lineItemId,
-      creativeId: 'cr_bench',
-      campaignId: 'cmp_bench',
-      advertiserId: 'adv_bench',
-      placementId: li.placementId,
-      siteId: 'site_bench',
-      publisherId: 'pub_bench',
-      priceMicros: li.priceMicros,
-      pricingModel: 'cpm',
-      currency: 'USD',
-      iat: now,
-      exp: now + 3_600_000,
-      userKey: `u-${i % 10_000}`,
-      country: 'US',
-      device: 'desktop',
-    };
-    out[i] = signer.sign('impression', claims);
-  }
-  return out;
-}
-
 const work = await fsp.mkdtemp(path.join(os.tmpdir(), 'marquee-bench-ingest-'));
 
 // ------------------------------------------------------------------ in-process service
@@ -127,7 +95,7 @@ function cpuSince(t0: NodeJS.CpuUsage, into: number[] | undefined): void {
 }
 
 async function runService(measure = true, cpuInto?: number[]): Promise<number> {
-  const all = tokens(localSigner, EVENTS, localItems);
+  const all = signedTokens(localSigner, EVENTS, localItems);
   const meta = { ip: '203.0.113.7', ua: 'bench', source: 'batch' };
   const c0 = process.cpuUsage();
   const t0 = performance.now();
@@ -164,7 +132,7 @@ async function runService(measure = true, cpuInto?: number[]): Promise<number> {
 
 // ------------------------------------------------------------------ token verification alone
 function runVerify(cpuInto?: number[]): number {
-  const all = tokens(localSigner, EVENTS, localItems);
+  const all = signedTokens(localSigner, EVENTS, localItems);
   const nowMs = Date.now();
   let valid = 0;
   const c0 = process.cpuUsage();
@@ -230,7 +198,7 @@ const remoteItems = (network?.lineItems ?? []).map((li) => ({
 
 async function runHttp(): Promise<number> {
   if (!marquee || !api) throw new Error('no Marquee process (--paths without http)');
-  const all = tokens(remoteSigner, EVENTS, remoteItems);
+  const all = signedTokens(remoteSigner, EVENTS, remoteItems);
   const bodies: string[] = [];
   for (let b = 0; b < BATCHES; b++) {
     const items = all.slice(b * BATCH, (b + 1) * BATCH).map((token) => ({ kind: 'impression', token }));

@@ -22,13 +22,14 @@
  *   BENCH_NODE_ARGS='--max-semi-space-size=64' ...   # extra node flags for the Marquee process
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, startMarquee } from '../apps/server/src/testing/marquee-process.ts';
 import { createTrackingNetwork, report, signIn } from '../apps/server/src/testing/tracking-network.ts';
-import { type TrackingClaims, UrlSigner } from '../packages/tracking/src/url-signer.ts';
+import { UrlSigner } from '../packages/tracking/src/url-signer.ts';
+import { benchClaims } from './bench-claims.ts';
 
 const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 3);
 const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 8);
@@ -78,25 +79,8 @@ const signer = new UrlSigner([{ kid: 'bench', secret: key }]);
 const now = Date.now();
 const token = (i: number) => {
   const li = network.lineItems[i % network.lineItems.length]!;
-  const claims: TrackingClaims = {
-    decisionId: randomUUID(),
-    lineItemId: li.id,
-    creativeId: 'cr_bench',
-    campaignId: 'cmp_bench',
-    advertiserId: 'adv_bench',
-    placementId: li.placementId,
-    siteId: network.siteId,
-    publisherId: network.publisherId,
-    priceMicros: Math.floor(li.rateMicros / 1000),
-    pricingModel: 'cpm',
-    currency: 'USD',
-    iat: now,
-    exp: now + 3_600_000,
-    userKey: `u-${i % 10_000}`,
-    country: 'US',
-    device: 'desktop',
-  };
-  return signer.sign(claims);
+  const ad = { lineItemId: li.id, placementId: li.placementId, priceMicros: Math.floor(li.rateMicros / 1000) };
+  return signer.sign(benchClaims({ ...ad, siteId: network.siteId, publisherId: network.publisherId }, i, now));
 };
 
 // The bare server: the same GIF and headers as Marquee's pixel answer, nothing else.

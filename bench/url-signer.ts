@@ -10,10 +10,11 @@
  *
  *   node --import tsx bench/url-signer.ts [--rounds 30] [--n 20000]
  */
-import { createHmac, createSecretKey, hash, randomBytes, randomUUID } from 'node:crypto';
+import { createHmac, createSecretKey, hash, randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import { HmacSha256 } from '../packages/tracking/src/hmac-sha256.ts';
-import { type TrackingClaims, UrlSigner } from '../packages/tracking/src/url-signer.ts';
+import { UrlSigner } from '../packages/tracking/src/url-signer.ts';
+import { benchClaims } from './bench-claims.ts';
 import { cpuRounds, loadAverage, printCpuTable } from './cpu-rounds.ts';
 import { CreateHmacUrlSigner } from './url-signer-baseline.ts';
 
@@ -28,27 +29,18 @@ const keys = [{ kid: 'k1', secret }];
 const signer = new UrlSigner(keys);
 const baseline = new CreateHmacUrlSigner(keys);
 const now = Date.now();
-const tokens = Array.from({ length: N }, (_, i) => {
-  const claims: TrackingClaims = {
-    decisionId: randomUUID(),
-    lineItemId: 'li_0123456789abcdef01234567',
-    creativeId: 'cr_0123456789abcdef01234567',
-    campaignId: 'cmp_0123456789abcdef0123456',
-    advertiserId: 'adv_0123456789abcdef0123456',
-    placementId: 'plc_0123456789abcdef0123456',
-    siteId: 'site_0123456789abcdef012345',
-    publisherId: 'pub_0123456789abcdef0123456',
-    priceMicros: 4_000,
-    pricingModel: 'cpm',
-    currency: 'USD',
-    iat: now,
-    exp: now + 3_600_000,
-    userKey: `u-${i % 10_000}`,
-    country: 'US',
-    device: 'desktop',
-  };
-  return signer.sign(claims);
-});
+// Ids of real length (the server's prefixed ids), so the token is the size a decision hands out.
+const AD = {
+  lineItemId: 'li_0123456789abcdef01234567',
+  creativeId: 'cr_0123456789abcdef01234567',
+  campaignId: 'cmp_0123456789abcdef0123456',
+  advertiserId: 'adv_0123456789abcdef0123456',
+  placementId: 'plc_0123456789abcdef0123456',
+  siteId: 'site_0123456789abcdef012345',
+  publisherId: 'pub_0123456789abcdef0123456',
+  priceMicros: 4_000,
+};
+const tokens = Array.from({ length: N }, (_, i) => signer.sign(benchClaims(AD, i, now)));
 const payloads = tokens.map((t) => t.split('.')[1]!);
 // Forged: a genuine payload with another token's signature.
 const forged = tokens.map((t, i) => `${t.slice(0, t.lastIndexOf('.'))}.${tokens[(i + 1) % N]!.split('.')[2]}`);
