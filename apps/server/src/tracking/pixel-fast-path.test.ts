@@ -4,13 +4,13 @@
  * metrics; and what it does not take (escapes, HEAD, POST, over-long tokens, odd query strings) still reaches
  * Fastify.
  */
-import { request } from 'node:http';
+import { createServer, request } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { mulberry32 } from '@marquee/decision';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { servingOf, trackingOf } from '../app.ts';
 import { createTestApp, type TestApp } from '../testing/test-app.ts';
-import { fastPathTaken } from './pixel-fast-path.ts';
+import { fastPathTaken, installFastPath } from './pixel-fast-path.ts';
 import { PIXEL_GIF } from './tracking-routes.ts';
 import { decide, pathOf, readAll, seedWorld, T0, testClock, type World } from './tracking-world.ts';
 
@@ -229,5 +229,34 @@ describe('pixel fast path', () => {
     await viaSocket('GET', await impressionPath());
     await viaFastify('GET', await impressionPath());
     expect(await line()).toBe(before + 2);
+  });
+});
+
+describe('installFastPath', () => {
+  it('hands a request to the listeners behind it when the fast path throws (the process lives on)', async () => {
+    const server = createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/plain' });
+      res.end('served behind');
+    });
+    installFastPath(server, () => {
+      throw new Error('fast path bug');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (server.address() as AddressInfo).port;
+      const body = await new Promise<string>((resolve, reject) => {
+        request({ port, host: '127.0.0.1', path: '/t/impression/x.y.z' }, (res) => {
+          let text = '';
+          res.on('data', (c) => (text += c));
+          res.on('end', () => resolve(`${res.statusCode} ${text}`));
+        })
+          .on('error', reject)
+          .end();
+      });
+      expect(body).toBe('200 served behind');
+      expect(fastPathTaken(server)).toBe(0);
+    } finally {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
   });
 });

@@ -204,7 +204,19 @@ export function installFastPath(server: Server, fastPath: FastPath): void {
   served.set(server, taken);
   server.removeAllListeners('request');
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
-    if (fastPath(req, res, rest)) taken.n++;
+    let took: boolean;
+    try {
+      took = fastPath(req, res, rest);
+    } catch {
+      // A throw here would escape the server's 'request' event and end the process. Unanswered, the request goes
+      // to Fastify, which serves it from the start (a hit counted twice is deduplicated) and answers any error.
+      took = false;
+      if (res.headersSent) {
+        res.destroy();
+        return;
+      }
+    }
+    if (took) taken.n++;
     else rest(req, res);
   });
 }
