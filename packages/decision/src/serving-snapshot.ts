@@ -654,8 +654,10 @@ function applyIncrementally(
   if (deltaBefore + touched.size > maxDeltaItems) return undefined;
   if (touched.size === 0 && !placementsDirty) return { ...snapshot, seq: source.seq, network: source.network, source };
 
-  const lineItems = snapshot.lineItems.slice();
-  const dead = new Uint8Array(lineItems.length + touched.size);
+  // The line items appended by this update; the array is copied once, at its final size, after the loop.
+  const base = snapshot.lineItems.length;
+  const added: ServingLineItem[] = [];
+  const dead = new Uint8Array(base + touched.size);
   dead.set(old.dead);
   const byIdSets: [string, ServingLineItem][] = [];
   const byIdDeletes: string[] = [];
@@ -669,15 +671,16 @@ function applyIncrementally(
     }
     const li = maps.lineItem.get(id);
     if (!li) continue;
-    const r = servingLineItemOf(li, maps, nowMs, lineItems.length);
+    const r = servingLineItemOf(li, maps, nowMs, base + added.length);
     if (typeof r === 'string') {
       excludedSets.push([id, r]);
       continue;
     }
-    lineItems.push(r.sli);
+    added.push(r.sli);
     byIdSets.push([id, r.sli]);
     newInputs.push({ ...r.input, item: r.input.item - old.baseItems });
   }
+  const lineItems = snapshot.lineItems.concat(added);
   const n = lineItems.length;
   // The delta index over the live delta items (their inputs are kept, never recompiled).
   const deltaInputs = old.deltaInputs.filter((inp) => dead[inp.item + old.baseItems] !== 1).concat(newInputs);
