@@ -11,6 +11,10 @@ const BENCHES: Record<string, { file: string; what: string; node?: string[] }> =
     what: 'decisions/s at 1k/10k/100k line items: index vs linear scan; snapshot build and heap',
     node: ['--expose-gc'],
   },
+  'snapshot-update': {
+    file: 'snapshot-update.ts',
+    what: 'CPU per single-change snapshot update vs a full rebuild (args: line items, updates)',
+  },
   'decisions-http': { file: 'decisions-http.ts', what: 'POST /v1/decisions vs a bare node:http server: peak, p99' },
   cluster: {
     file: 'cluster.ts',
