@@ -333,10 +333,10 @@ export class TrackingService {
     // acknowledged, every client may retry.
     this.commit(judged).then(
       () => {
-        for (let i = 0; i < resolves.length; i++) resolves[i]!(judged[i]!);
+        for (let i = 0; i < resolves.length; i++) settleOne(resolves[i]!, judged[i]!);
       },
       (err: unknown) => {
-        for (const reject of rejects) reject(err);
+        for (const reject of rejects) settleOne(reject, err);
       },
     );
   };
@@ -454,4 +454,16 @@ function invalidEvent(e: TrackingEvent, reason: InvalidReason): TrackingEvent {
 
 function invalid(e: TrackingEvent, reason: InvalidReason): Judged {
   return { event: invalidEvent(e, reason), claim: null, claims: null };
+}
+
+/**
+ * Calls one request's callback of a shared commit: a callback that throws must neither leave the other requests
+ * of the batch unanswered nor escape as an unhandled rejection (which would end the process).
+ */
+function settleOne<T>(callback: (value: T) => void, value: T): void {
+  try {
+    callback(value);
+  } catch {
+    // Only this request's own answer failed (e.g. its socket is gone); the batch's outcome stands for the others.
+  }
 }
