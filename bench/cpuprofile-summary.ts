@@ -2,7 +2,10 @@
  * Summarises a V8 .cpuprofile (node --cpu-prof, or bench/ingest-profile.ts) by function: self time and total time
  * (self + callees, each function counted once per sample however deep its recursion), in % of samples.
  *
- *   node --import tsx bench/cpuprofile-summary.ts /tmp/ingest.cpuprofile [top=40]
+ *   node --import tsx bench/cpuprofile-summary.ts /tmp/ingest.cpuprofile [top=40] [lastSeconds] [skipLastSeconds]
+ *
+ * With lastSeconds only the samples of the profile's last seconds count (e.g. a fixed-rate run after the setup);
+ * skipLastSeconds leaves out the end (e.g. the idle time while a bench measured something else).
  */
 import fs from 'node:fs';
 
@@ -14,6 +17,7 @@ interface ProfileNode {
 interface Profile {
   nodes: ProfileNode[];
   samples: number[];
+  timeDeltas: number[];
 }
 
 const file = process.argv[2];
@@ -26,6 +30,17 @@ for (const n of p.nodes) for (const c of n.children ?? []) parent.set(c, n.id);
 const name = (n: ProfileNode) =>
   `${n.callFrame.functionName || '(anonymous)'} ${n.callFrame.url.split('/').slice(-2).join('/')}:${n.callFrame.lineNumber + 1}`;
 
+const lastSeconds = Number(process.argv[4] ?? 0);
+if (lastSeconds > 0) {
+  // Sample times from the deltas; keep the samples within lastSeconds of the last one.
+  const times: number[] = [];
+  let t = 0;
+  for (const d of p.timeDeltas) times.push((t += d));
+  const to = t - Number(process.argv[5] ?? 0) * 1e6;
+  const from = to - lastSeconds * 1e6;
+  const kept = p.samples.filter((_, i) => times[i]! >= from && times[i]! <= to);
+  p.samples = kept;
+}
 const ticks = new Map<number, number>();
 for (const s of p.samples) ticks.set(s, (ticks.get(s) ?? 0) + 1);
 const self = new Map<string, number>();

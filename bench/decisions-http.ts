@@ -35,7 +35,7 @@
  * The heap of a 100k-line-item snapshot and its rebuild time are printed by bench/selection.ts.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -472,6 +472,34 @@ function cpuMs(pid: number): number {
     return Number.NaN;
   }
 }
+/** CPU ms per thread of a process (libuv pool threads, V8 GC helpers, PGlite's worker...), from /proc. */
+function threadCpuMs(pid: number): Map<string, number> {
+  const out = new Map<string, number>();
+  try {
+    for (const tid of readdirSync(`/proc/${pid}/task`)) {
+      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+      const fields = stat.slice(stat.lastIndexOf(') ') + 2).split(' ');
+      // Node names most of its threads "node": the main thread by its role, the rest by thread id.
+      const key = tid === String(pid) ? `${name}(main)` : `${name}#${tid}`;
+      out.set(key, (Number(fields[11]) + Number(fields[12])) * 10);
+    }
+  } catch {
+    // the process or a thread went away: what was read so far
+  }
+  return out;
+}
+/** "name µs, ..." per answered request between two threadCpuMs readings, largest first. */
+function threadBreakdown(before: Map<string, number>, after: Map<string, number>, served: number): string {
+  return [...after]
+    .map(([name, t]) => [name, ((t - (before.get(name) ?? 0)) / served) * 1000] as const)
+    .filter(([, us]) => us >= 1)
+    .sort((a, b) => b[1] - a[1])
+    .map(([name, us]) => `${name} ${us.toFixed(0)}`)
+    .join(', ');
+}
+/** BENCH_THREADS=1: each latency line also prints CPU µs per request per thread. */
+const THREADS = process.env.BENCH_THREADS === '1';
 const loadavg = () => readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const unanswered = (r: OlgenResult) => (r.unfinished ? `, ${r.unfinished} of ${r.issued} unanswered` : '');
@@ -596,6 +624,7 @@ if (LATENCY) {
     for (const t of targets) {
       const rate = rates.get(t.topology)!;
       const cpu0 = [cpuMs(t.servingPid), cpuMs(t.pid)];
+      const threads0 = THREADS ? [threadCpuMs(t.servingPid), threadCpuMs(t.pid)] : [];
       const m = await runOlgen(t.port, rate, LATENCY_SECONDS, t.latencyFile);
       // CPU per answered request (warm-up and drain included, so a little high): less noisy than latencies.
       const served = m.issued - m.unfinished;
@@ -604,7 +633,15 @@ if (LATENCY) {
         t.servingPid !== t.pid
           ? `CPU µs/request: worker ${perReq(0, t.servingPid)}, primary ${perReq(1, t.pid)}`
           : `CPU µs/request: ${perReq(0, t.pid)}`;
+      if (THREADS) {
+        const pids = t.servingPid !== t.pid ? [t.servingPid, t.pid] : [t.pid];
+        pids.forEach((pid, i) =>
+          console.log(`  threads of ${pid}, CPU µs/request: ${threadBreakdown(threads0[i]!, threadCpuMs(pid), served)}`),
+        );
+      }
+      const bareCpu0 = cpuMs(bare.pid);
       const b = await runOlgen(bare.port, rate, LATENCY_SECONDS, bareFile);
+      const bareCpu = (((cpuMs(bare.pid) - bareCpu0) / (b.issued - b.unfinished)) * 1000).toFixed(0);
       lat.get(t.topology)!.marquee.push(m);
       lat.get(t.topology)!.bare.push(b);
       console.log(
@@ -612,7 +649,7 @@ if (LATENCY) {
           `bare p50 ${ms(b.p50_us)} p99 ${ms(b.p99_us)} ms; p99 ratio ${(m.p99_us / b.p99_us).toFixed(2)}x` +
           (m.non2xx || m.errors ? ` (marquee ${m.non2xx} non-2xx, ${m.errors} errors)` : '') +
           (m.unfinished ? ` (marquee: ${m.unfinished} of ${m.issued} unanswered)` : '') +
-          `; ${cpu}`,
+          `; ${cpu}; bare ${bareCpu}`,
       );
     }
   }
