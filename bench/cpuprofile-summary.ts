@@ -35,7 +35,10 @@ if (lastSeconds > 0) {
   // Sample times from the deltas; keep the samples within lastSeconds of the last one.
   const times: number[] = [];
   let t = 0;
-  for (const d of p.timeDeltas) times.push((t += d));
+  for (const d of p.timeDeltas) {
+    t += d;
+    times.push(t);
+  }
   const to = t - Number(process.argv[5] ?? 0) * 1e6;
   const from = to - lastSeconds * 1e6;
   const kept = p.samples.filter((_, i) => times[i]! >= from && times[i]! <= to);

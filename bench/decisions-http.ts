@@ -636,7 +636,9 @@ if (LATENCY) {
       if (THREADS) {
         const pids = t.servingPid !== t.pid ? [t.servingPid, t.pid] : [t.pid];
         pids.forEach((pid, i) =>
-          console.log(`  threads of ${pid}, CPU µs/request: ${threadBreakdown(threads0[i]!, threadCpuMs(pid), served)}`),
+          console.log(
+            `  threads of ${pid}, CPU µs/request: ${threadBreakdown(threads0[i]!, threadCpuMs(pid), served)}`,
+          ),
         );
       }
       const bareCpu0 = cpuMs(bare.pid);

@@ -272,6 +272,43 @@ describe.each(backends)('rollup consumer on %s', (backend) => {
     }
   });
 
+  it('says whether a batch caught up with the log, and after one that did waits its poll interval before reading again', async () => {
+    const { log, consumer, tagged } = await setup(100);
+    await log.append(encodeEvents(tagged(makeEvents(150, 'w', publishers))));
+    const drained = consumer();
+    // A full batch (100 of 150 records) has not caught up; the next one ends on a short read.
+    expect(await drained.runOnce()).toMatchObject({ records: 100, caughtUp: false });
+    expect(await drained.runOnce()).toMatchObject({ records: 50, caughtUp: true });
+    expect(await drained.runOnce()).toEqual({ records: 0, events: 0, caughtUp: true });
+
+    // Following: after a caught-up commit the consumer sleeps (a poll interval far longer than this test) instead
+    // of starting the next transaction at once, so a steady trickle is committed in batches, not event by event.
+    // More events arrive while the first batch commits: they wait for the next poll.
+    const commits: RollupCommitInfo[] = [];
+    let appended = false;
+    const following = new RollupConsumer({
+      log,
+      store,
+      name: `${drained.name}-follow`,
+      pollMs: 60_000,
+      onCommit: (info) => commits.push(info),
+      beforeCommit: async () => {
+        if (appended) return;
+        appended = true;
+        await log.append(encodeEvents(tagged(makeEvents(5, 'w2', publishers))));
+      },
+    });
+    following.start();
+    try {
+      await eventually(async () => expect(commits).toHaveLength(1));
+      await new Promise((r) => setTimeout(r, 300));
+      expect(commits.map((c) => c.records)).toEqual([150]);
+    } finally {
+      await following.stop();
+      await log.close();
+    }
+  });
+
   it('drops a repeated event id (a retried append) but counts it again never', async () => {
     const { log, consumer, tagged, totals } = await setup(30);
     const events = tagged(makeEvents(100, 'g', publishers));
