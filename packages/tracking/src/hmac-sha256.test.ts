@@ -56,7 +56,7 @@ describe('HmacSha256', () => {
     }
   });
 
-  it('stays equal to createHmac over many messages of one instance (kept views by length, text and bytes mixed)', () => {
+  it('equals createHmac over many messages through one instance (kept views by length; text and bytes)', () => {
     const key = randomBytes(32);
     const h = new HmacSha256(key);
     for (let i = 0; i < 5000; i++) {

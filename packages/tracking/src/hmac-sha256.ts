@@ -5,9 +5,10 @@
  *   HMAC(K, m) = SHA256((K0 ^ opad) || SHA256((K0 ^ ipad) || m))
  *
  * - inner hash: ONE native one-shot `crypto.hash` of the ipad block (kept in a scratch buffer) followed by the
- *   message, written into the same buffer: no Hmac/Hash object per message. Its digest comes back as a 32-character
- *   latin1 ('binary') string, not a Buffer (a Buffer per call, and the 'buffer' encoding's slow path in `crypto.hash`, cost
- *   about as much as the hash itself), and the view of the scratch buffer it hashes is kept per message length;
+ *   message, written into the same buffer: no Hmac/Hash object per message. Its digest comes back as a
+ *   32-character latin1 ('binary') string, not a Buffer (a Buffer per call, and the slow path of the 'buffer'
+ *   encoding in `crypto.hash`, cost about as much as the hash itself), and the view of the scratch buffer it
+ *   hashes is kept per message length;
  * - outer hash: the state after the (K0 ^ opad) block is computed once per key, and what is left per message is
  *   exactly one SHA-256 compression (the 32-byte inner digest plus padding), done here in JavaScript: cheaper
  *   than a second native call (whose fixed cost is most of a one-block hash; bench/url-signer.ts).
@@ -89,7 +90,7 @@ export class HmacSha256 {
   private readonly outerState = new Int32Array(8);
   private readonly w = new Int32Array(64);
   /** `scratch.subarray(0, n)` by n, made once per length (messages of one kind of token share a few lengths). */
-  private readonly views: Buffer[] = [];
+  private readonly views = new Array<Buffer | undefined>(VIEW_CACHE_BYTES + 1);
   /** The MAC of the last `mac*` call, as 8 big-endian 32-bit words. */
   readonly out = new Int32Array(8);
 
