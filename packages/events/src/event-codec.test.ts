@@ -121,3 +121,16 @@ it('writes a batch as the UTF-8 of each text, whichever path wrote it (ASCII, wi
     { numRuns: 300 },
   );
 });
+
+it('neither coerces nor throws on a value of another type (the generic path: JSON.stringify of the event)', () => {
+  let called = 0;
+  const sneaky = { toString: () => `${++called}` };
+  for (const odd of [Symbol('x'), sneaky, 12, null]) {
+    const e = { ...sampleEvent(3), ua: odd } as unknown as TrackingEvent;
+    expect(stringifyEvent(e)).toBe(JSON.stringify(e));
+  }
+  expect(called).toBe(0);
+  // One string that JSON escapes among plain ones: only it is escaped.
+  const quoted = { ...sampleEvent(4), ua: 'say "hi"\n' };
+  expect(stringifyEvent(quoted)).toBe(JSON.stringify(quoted));
+});

@@ -1,4 +1,4 @@
-import { createHmac } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { HmacSha256, MAX_MESSAGE_BYTES } from './hmac-sha256.ts';
@@ -53,6 +53,25 @@ describe('HmacSha256', () => {
       const h = new HmacSha256(key);
       h.macText(text);
       expect(h.digest().toString('hex')).toBe(hex);
+    }
+  });
+
+  it('equals createHmac over many messages through one instance (kept views by length; text and bytes)', () => {
+    const key = randomBytes(32);
+    const h = new HmacSha256(key);
+    for (let i = 0; i < 5000; i++) {
+      // Lengths cluster like tokens' (a few around 420) and spread to both sides of the kept views' limit.
+      const n = i % 5 === 0 ? Math.floor(Math.random() * 6000) : 418 + (i % 4);
+      const bytes = randomBytes(n);
+      const want = createHmac('sha256', key).update(bytes).digest();
+      if (i % 2 === 0) {
+        const text = bytes.toString('base64url').slice(0, n);
+        expect(h.macText(text)).toBe(true);
+        expect(h.digest()).toEqual(createHmac('sha256', key).update(text).digest());
+      } else {
+        expect(h.macBytes(bytes)).toBe(true);
+        expect(h.digest()).toEqual(want);
+      }
     }
   });
 

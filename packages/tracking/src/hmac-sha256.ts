@@ -5,7 +5,10 @@
  *   HMAC(K, m) = SHA256((K0 ^ opad) || SHA256((K0 ^ ipad) || m))
  *
  * - inner hash: ONE native one-shot `crypto.hash` of the ipad block (kept in a scratch buffer) followed by the
- *   message, written into the same buffer: no Hmac/Hash object per message;
+ *   message, written into the same buffer: no Hmac/Hash object per message. Its digest comes back as a
+ *   32-character latin1 ('binary') string, not a Buffer (a Buffer per call, and the slow path of the 'buffer'
+ *   encoding in `crypto.hash`, cost about as much as the hash itself), and the view of the scratch buffer it
+ *   hashes is kept per message length;
  * - outer hash: the state after the (K0 ^ opad) block is computed once per key, and what is left per message is
  *   exactly one SHA-256 compression (the 32-byte inner digest plus padding), done here in JavaScript: cheaper
  *   than a second native call (whose fixed cost is most of a one-block hash; bench/url-signer.ts).
@@ -77,6 +80,8 @@ export function compress(state: Int32Array, w: Int32Array): void {
 
 /** Largest message, bytes (tokens are at most 8 KiB of text; room for UTF-8 of any such string). */
 export const MAX_MESSAGE_BYTES = 4 * 8192;
+/** Longest message whose view of the scratch buffer is kept (tokens: ~500 bytes). */
+const VIEW_CACHE_BYTES = 64 + 4096;
 
 export class HmacSha256 {
   /** The ipad block, followed by the message of the current call. */
@@ -84,6 +89,8 @@ export class HmacSha256 {
   /** SHA-256 state after the (K0 ^ opad) block. */
   private readonly outerState = new Int32Array(8);
   private readonly w = new Int32Array(64);
+  /** `scratch.subarray(0, n)` by n, made once per length (messages of one kind of token share a few lengths). */
+  private readonly views = new Array<Buffer | undefined>(VIEW_CACHE_BYTES + 1);
   /** The MAC of the last `mac*` call, as 8 big-endian 32-bit words. */
   readonly out = new Int32Array(8);
 
@@ -111,7 +118,7 @@ export class HmacSha256 {
     }
     if ((n - 64 + text.length) * 3 > MAX_MESSAGE_BYTES) return false;
     n += s.write(text, n, 'utf8');
-    this.finish(hash('sha256', s.subarray(0, n), 'buffer'));
+    this.finish(hash('sha256', this.view(n), 'binary'));
     return true;
   }
 
@@ -119,16 +126,34 @@ export class HmacSha256 {
   macBytes(data: Uint8Array): boolean {
     if (data.byteLength > MAX_MESSAGE_BYTES) return false;
     this.scratch.set(data, 64);
-    this.finish(hash('sha256', this.scratch.subarray(0, 64 + data.byteLength), 'buffer'));
+    this.finish(hash('sha256', this.view(64 + data.byteLength), 'binary'));
     return true;
   }
 
-  /** The outer hash: one compression of the inner digest + padding (0x80, zeros, length 96 bytes = 768 bits). */
-  private finish(inner: Buffer): void {
+  /** The first n bytes of the scratch buffer (ipad block + message); views up to VIEW_CACHE_BYTES are kept. */
+  private view(n: number): Buffer {
+    if (n > VIEW_CACHE_BYTES) return this.scratch.subarray(0, n);
+    let v = this.views[n];
+    if (v === undefined) {
+      v = this.scratch.subarray(0, n);
+      this.views[n] = v;
+    }
+    return v;
+  }
+
+  /**
+   * The outer hash: one compression of the inner digest (32 bytes as latin1 characters, one byte each) + padding
+   * (0x80, zeros, length 96 bytes = 768 bits).
+   */
+  private finish(inner: string): void {
     const w = this.w;
     for (let i = 0; i < 8; i++) {
       const o = i * 4;
-      w[i] = (inner[o]! << 24) | (inner[o + 1]! << 16) | (inner[o + 2]! << 8) | inner[o + 3]!;
+      w[i] =
+        (inner.charCodeAt(o) << 24) |
+        (inner.charCodeAt(o + 1) << 16) |
+        (inner.charCodeAt(o + 2) << 8) |
+        inner.charCodeAt(o + 3);
     }
     w[8] = 0x80000000 | 0;
     for (let i = 9; i < 15; i++) w[i] = 0;
