@@ -21,7 +21,8 @@
  *   BENCH_ONLY=marquee ...   # skip the baselines (profiling); BENCH_MIXES=distinct to skip the replay mix
  *   BENCH_NODE_ARGS='--max-semi-space-size=64' ...   # extra node flags for the Marquee process
  *   BENCH_BEFORE=/tmp/before ...   # A/B: also a Marquee started from that tree (a copy of the repo at another
- *                                  # commit, with its own node_modules), measured in the same rounds (distinct)
+ *                                  # commit, with its own node_modules), measured in the same rounds (distinct);
+ *                                  # BENCH_BEFORE_FIRST=1 runs it before this tree's Marquee in each round
  *
  * Each line also prints the server's CPU time per answered request (utime + stime of the whole process, from
  * /proc/<pid>/stat, over each wrk run, divided by the requests wrk got answers to; median of the rounds).
@@ -254,10 +255,13 @@ function cpuSeconds(pid: number): number {
   const f = stat.slice(stat.lastIndexOf(')') + 2).split(' '); // fields from the 3rd (state) on
   return (Number(f[11]) + Number(f[12])) / TICK; // utime, stime: fields 14 and 15
 }
+// BENCH_BEFORE_FIRST=1: the other tree's round before this tree's (to see whether the order matters).
+const beforeFirst = process.env['BENCH_BEFORE_FIRST'] === '1';
 const lines: Line[] = [
   ...(ONLY_MARQUEE ? [] : (['bare', 'durable'] as Line[])),
+  ...(before && beforeFirst ? (['before'] as Line[]) : []),
   ...MIXES,
-  ...(before ? (['before'] as Line[]) : []),
+  ...(before && !beforeFirst ? (['before'] as Line[]) : []),
 ];
 const portOf = (line: Line) =>
   line === 'bare' ? bare.port : line === 'durable' ? durable.port : line === 'before' ? before!.port : marquee.port;

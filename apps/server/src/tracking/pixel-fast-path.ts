@@ -18,7 +18,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import type { HttpMetrics } from '../http/metrics.ts';
 import { genRequestId, REQUEST_ID_HEADER } from '../http/request-id.ts';
 import { PIXEL_GIF, PIXEL_GIF_HEADERS } from './tracking-routes.ts';
-import type { HitMeta, HitSink, TokenKind, TrackingService } from './tracking-service.ts';
+import type { TokenKind, TrackingService } from './tracking-service.ts';
 
 export interface PixelFastPathOptions {
   readonly service: TrackingService;
@@ -85,8 +85,7 @@ function nameOf(query: string): string {
 
 export function createPixelFastPath(options: PixelFastPathOptions): FastPath {
   const { service, metrics, logger } = options;
-  // The answer headers in the order the Fastify route sets them; slot 1 takes the request id. One array for every
-  // answer: writeHead renders the header block from it at once (no response keeps it), so slot 1 is set just before.
+  // The answer headers in the order the Fastify route sets them; slot 1 takes the request id.
   const merged: Record<string, string> = {
     [REQUEST_ID_HEADER]: '',
     ...options.answerHeaders,
@@ -101,46 +100,6 @@ export function createPixelFastPath(options: PixelFastPathOptions): FastPath {
     const labels = { method: 'GET', route: r.pattern, status: '200' };
     return { requests: metrics.requests.labels(labels), duration: metrics.duration.labels(labels) };
   });
-
-  /**
-   * One hit in flight: its own HitMeta and its HitSink, so a hit costs one object here instead of a meta object
-   * plus closures for the answer, the handover and the end of the write.
-   */
-  class PixelHit implements HitMeta, HitSink {
-    readonly source = 'pixel';
-    constructor(
-      readonly ip: string,
-      readonly ua: string,
-      private readonly req: IncomingMessage,
-      private readonly res: ServerResponse,
-      private readonly next: Handler,
-      private readonly id: string,
-      private readonly route: number,
-      private readonly t0: number,
-      private readonly log: FastifyBaseLogger | undefined,
-    ) {}
-
-    durable(): void {
-      template[1] = this.id;
-      this.res.writeHead(200, template);
-      this.res.end(PIXEL_GIF);
-      // Counted once the answer is handed to the socket (no 'finish' listener per hit; Fastify counts on
-      // 'finish', a few µs later, and also counts an answer whose connection then fails).
-      const seconds = (performance.now() - this.t0) / 1000;
-      const c = counted[this.route]!;
-      c.requests.inc();
-      c.duration.observe(seconds);
-      this.log?.info({ res: { statusCode: 200 }, responseTime: seconds * 1000 }, 'request completed');
-    }
-
-    /**
-     * Not stored (claims given back, nothing counted): Fastify handles the request from the start and answers as
-     * it always has (503 with its error body and log lines if the log still refuses).
-     */
-    failed(): void {
-      this.next(this.req, this.res);
-    }
-  }
 
   return (req, res, next) => {
     if (req.method !== 'GET') return false;
@@ -175,8 +134,27 @@ export function createPixelFastPath(options: PixelFastPathOptions): FastPath {
     const id = genRequestId(req);
     const log = infoEnabled(logger) ? requestLog(logger, id, req, url) : undefined;
     const ip = socket.remoteAddress as string; // what Fastify's request.ip is without a trusted proxy
-    const hit = new PixelHit(ip, typeof ua === 'string' ? ua : '', req, res, next, id, r, t0, log);
-    service.trackTokenTo(route.kind, token, name, hit, hit);
+    service.trackTokenThen(
+      route.kind,
+      token,
+      name,
+      { ip, ua: typeof ua === 'string' ? ua : '', source: 'pixel' },
+      () => {
+        const headers = template.slice();
+        headers[1] = id;
+        res.writeHead(200, headers);
+        res.end(PIXEL_GIF, () => {
+          const seconds = (performance.now() - t0) / 1000;
+          const c = counted[r]!;
+          c.requests.inc();
+          c.duration.observe(seconds);
+          log?.info({ res: { statusCode: 200 }, responseTime: seconds * 1000 }, 'request completed');
+        });
+      },
+      // Not stored (claims given back, nothing counted): Fastify handles the request from the start and answers
+      // as it always has (503 with its error body and log lines if the log still refuses).
+      () => next(req, res),
+    );
     return true;
   };
 }

@@ -1,6 +1,6 @@
 /**
- * TrackingService.trackTokenTo, the per-hit entry of the pixel fast path: each hit's sink is told exactly once,
- * `durable` only after the append that holds its event, and the hits of one turn share that append.
+ * TrackingService.trackTokenThen, the per-hit entry of the pixel fast path: each hit gets exactly one callback,
+ * `resolve` only after the append that holds its event, and the hits of one turn share that append.
  */
 import { randomBytes } from 'node:crypto';
 import type { InMemorySpendCounters, ServingSnapshot } from '@marquee/decision';
@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { benchClaims } from '../../../../bench/bench-claims.ts';
 import type { AttributionIndex } from './attribution-index.ts';
 import { InMemoryDeduplicator } from './in-memory-deduplicator.ts';
-import { type HitSink, type Judged, TrackingService } from './tracking-service.ts';
+import { type HitMeta, type Judged, type TokenKind, TrackingService } from './tracking-service.ts';
 
 const NOW = Date.UTC(2026, 2, 1, 12);
 const meta = { ip: '127.0.0.1', ua: 'test', source: 'pixel' };
@@ -42,10 +42,15 @@ function setup(fail = false) {
   return { service, token, appends, dedup };
 }
 
-/** A sink that records what it was told (and, if asked, throws from `durable` like a broken socket). */
+/** Callbacks that record what they were told (and, if asked, `durable` throws like a broken socket). */
 function sink(throws = false) {
   const calls: string[] = [];
-  const s: HitSink & { calls: string[]; judged?: Judged } = {
+  const s: {
+    calls: string[];
+    judged?: Judged;
+    durable: (j: Judged) => void;
+    failed: (err: unknown) => void;
+  } = {
     calls,
     durable(j) {
       calls.push('durable');
@@ -58,17 +63,19 @@ function sink(throws = false) {
   };
   return s;
 }
+const track = (service: TrackingService, kind: TokenKind, token: string, m: HitMeta, s: ReturnType<typeof sink>) =>
+  service.trackTokenThen(kind, token, undefined, m, s.durable, s.failed);
 const turn = () => new Promise((r) => setImmediate(r));
 
-describe('TrackingService.trackTokenTo', () => {
-  it('tells each sink once, after one shared append; a sink that throws does not stop its batch-mates', async () => {
+describe('TrackingService.trackTokenThen', () => {
+  it('calls back each hit once, after one shared append; a callback that throws does not stop its batch-mates', async () => {
     const { service, token, appends } = setup();
     const t = token(1);
     const sinks = [sink(), sink(true), sink(), sink()];
-    service.trackTokenTo('impression', t, undefined, meta, sinks[0]!);
-    service.trackTokenTo('impression', token(2), undefined, meta, sinks[1]!);
-    service.trackTokenTo('impression', t, undefined, meta, sinks[2]!); // replay: recorded as a duplicate
-    service.trackTokenTo('impression', 'not.a.token', undefined, meta, sinks[3]!);
+    track(service, 'impression', t, meta, sinks[0]!);
+    track(service, 'impression', token(2), meta, sinks[1]!);
+    track(service, 'impression', t, meta, sinks[2]!); // replay: recorded as a duplicate
+    track(service, 'impression', 'not.a.token', meta, sinks[3]!);
     expect(sinks.map((s) => s.calls.length)).toEqual([0, 0, 0, 0]); // nothing before the append
     await turn();
     await turn();
@@ -83,11 +90,11 @@ describe('TrackingService.trackTokenTo', () => {
     expect(sinks[0]!.judged!.event.source).toBe('pixel');
   });
 
-  it('a failed append: every sink of the batch fails and the claims are given back', async () => {
+  it('a failed append: every hit of the batch is rejected and the claims are given back', async () => {
     const { service, token, dedup } = setup(true);
     const sinks = [sink(), sink()];
-    service.trackTokenTo('impression', token(1), undefined, meta, sinks[0]!);
-    service.trackTokenTo('impression', token(2), undefined, meta, sinks[1]!);
+    track(service, 'impression', token(1), meta, sinks[0]!);
+    track(service, 'impression', token(2), meta, sinks[1]!);
     expect(dedup.size).toBe(2);
     await turn();
     await turn();

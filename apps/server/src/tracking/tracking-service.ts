@@ -49,18 +49,6 @@ export interface ConversionInput {
   readonly currency: string;
 }
 
-/**
- * Where the outcome of one hit of `trackTokenTo` goes: exactly one method is called, once. An object rather than
- * two callbacks: the pixel fast path passes its per-hit object (no closures per hit), and a group commit keeps
- * one array of sinks.
- */
-export interface HitSink {
-  /** The hit's event is durable: answer. */
-  durable(judged: Judged): void;
-  /** Not stored (its claim given back) or not judged: do not acknowledge. */
-  failed(err: unknown): void;
-}
-
 /** A hit judged up to the dedup step: its event (valid so far) and the claim that decides duplicates. */
 export interface Judged {
   event: TrackingEvent;
@@ -274,35 +262,37 @@ export class TrackingService {
    * The dedup claim is still made per hit, at once, in arrival order.
    */
   trackToken(kind: TokenKind, token: string, name: string | undefined, meta: HitMeta): Promise<Judged> {
-    return new Promise<Judged>((resolve, reject) =>
-      this.trackTokenTo(kind, token, name, meta, { durable: resolve, failed: reject }),
-    );
+    return new Promise<Judged>((resolve, reject) => this.trackTokenThen(kind, token, name, meta, resolve, reject));
   }
 
   /**
-   * trackToken with a sink instead of a promise (the pixel fast path: no promise and no closure per hit).
-   * `sink.durable` once the hit's event is durable, `sink.failed` if it could not be stored (its claim given back)
-   * or the hit could not be judged. Never throws.
+   * trackToken with callbacks instead of a promise (the pixel fast path: no promise and no closure per hit).
+   * Exactly one of them is called: `resolve` once the hit's event is durable, `reject` if it could not be stored
+   * (its claim given back) or the hit could not be judged. Never throws.
    */
-  trackTokenTo(kind: TokenKind, token: string, name: string | undefined, meta: HitMeta, sink: HitSink): void {
+  trackTokenThen(
+    kind: TokenKind,
+    token: string,
+    name: string | undefined,
+    meta: HitMeta,
+    resolve: (j: Judged) => void,
+    reject: (err: unknown) => void,
+  ): void {
     try {
       const judged = this.inspectToken(kind, token, name, meta, this.deps.now());
       const claim = judged.claim;
       if (claim === null) {
-        this.commitSoon(judged, sink);
+        this.commitSoon(judged, resolve, reject);
         return;
       }
       const ok = this.deps.dedup.claim(claim);
       if (typeof ok === 'boolean') {
-        this.commitSoon(this.claimed(judged, ok), sink);
+        this.commitSoon(this.claimed(judged, ok), resolve, reject);
         return;
       }
-      ok.then(
-        (accepted) => this.commitSoon(this.claimed(judged, accepted), sink),
-        (err: unknown) => sink.failed(err),
-      );
+      ok.then((accepted) => this.commitSoon(this.claimed(judged, accepted), resolve, reject), reject);
     } catch (err) {
-      sink.failed(err); // the caller answers 503, never a throw
+      reject(err); // the caller answers 503, never a throw
     }
   }
 
@@ -315,14 +305,16 @@ export class TrackingService {
     return j;
   }
 
-  /** Hits waiting for the commit of this turn, and their sinks (same index). */
+  /** Hits waiting for the commit of this turn, and their requests' callbacks (same index). */
   private queued: Judged[] = [];
-  private sinks: HitSink[] = [];
+  private resolves: ((j: Judged) => void)[] = [];
+  private rejects: ((err: unknown) => void)[] = [];
   private flushScheduled = false;
 
-  private commitSoon(judged: Judged, sink: HitSink): void {
+  private commitSoon(judged: Judged, resolve: (j: Judged) => void, reject: (err: unknown) => void): void {
     this.queued.push(judged);
-    this.sinks.push(sink);
+    this.resolves.push(resolve);
+    this.rejects.push(reject);
     if (!this.flushScheduled) {
       this.flushScheduled = true;
       setImmediate(this.flushQueued);
@@ -332,17 +324,19 @@ export class TrackingService {
   private readonly flushQueued = (): void => {
     this.flushScheduled = false;
     const judged = this.queued;
-    const sinks = this.sinks;
+    const resolves = this.resolves;
+    const rejects = this.rejects;
     this.queued = [];
-    this.sinks = [];
+    this.resolves = [];
+    this.rejects = [];
     // commit() gives back the claims of the whole batch and rejects if the append fails: no request of it is
     // acknowledged, every client may retry.
     this.commit(judged).then(
       () => {
-        for (let i = 0; i < sinks.length; i++) settleOne(sinks[i]!, true, judged[i]!);
+        for (let i = 0; i < resolves.length; i++) settleOne(resolves[i]!, judged[i]!);
       },
       (err: unknown) => {
-        for (const sink of sinks) settleOne(sink, false, err);
+        for (const reject of rejects) settleOne(reject, err);
       },
     );
   };
@@ -463,13 +457,12 @@ function invalid(e: TrackingEvent, reason: InvalidReason): Judged {
 }
 
 /**
- * Tells one request's sink of a shared commit: a sink that throws must neither leave the other requests of the
- * batch unanswered nor escape as an unhandled rejection (which would end the process).
+ * Calls one request's callback of a shared commit: a callback that throws must neither leave the other requests
+ * of the batch unanswered nor escape as an unhandled rejection (which would end the process).
  */
-function settleOne(sink: HitSink, stored: boolean, value: unknown): void {
+function settleOne<T>(callback: (value: T) => void, value: T): void {
   try {
-    if (stored) sink.durable(value as Judged);
-    else sink.failed(value);
+    callback(value);
   } catch {
     // Only this request's own answer failed (e.g. its socket is gone); the batch's outcome stands for the others.
   }
