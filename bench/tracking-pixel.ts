@@ -20,13 +20,19 @@
  *   BENCH_CPU_PROF=/tmp/prof node --import tsx bench/tracking-pixel.ts   # --cpu-prof of the Marquee process
  *   BENCH_ONLY=marquee ...   # skip the baselines (profiling); BENCH_MIXES=distinct to skip the replay mix
  *   BENCH_NODE_ARGS='--max-semi-space-size=64' ...   # extra node flags for the Marquee process
+ *   BENCH_BEFORE=/tmp/before ...   # A/B: also a Marquee started from that tree (a copy of the repo at another
+ *                                  # commit, with its own node_modules), measured in the same rounds (distinct);
+ *                                  # BENCH_BEFORE_FIRST=1 runs it before this tree's Marquee in each round
+ *
+ * Each line also prints the server's CPU time per answered request (utime + stime of the whole process, from
+ * /proc/<pid>/stat, over each wrk run, divided by the requests wrk got answers to; median of the rounds).
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, startMarquee } from '../apps/server/src/testing/marquee-process.ts';
+import { freePort, type MarqueeProcess, startMarquee } from '../apps/server/src/testing/marquee-process.ts';
 import { createTrackingNetwork, report, signIn } from '../apps/server/src/testing/tracking-network.ts';
 import { UrlSigner } from '../packages/tracking/src/url-signer.ts';
 import { benchClaims } from './bench-claims.ts';
@@ -57,30 +63,44 @@ process.on('exit', () => {
 const key = randomBytes(32);
 // BENCH_CPU_PROF=<dir>: Marquee runs with --cpu-prof there (written when the script stops it).
 const CPU_PROF = process.env['BENCH_CPU_PROF'];
-const marquee = await startMarquee(
-  {
-    MARQUEE_DEMO_DATA: 'false',
-    MARQUEE_ADMIN_PASSWORD: 'bench-admin-password',
-    MARQUEE_RATE_LIMIT_PER_MINUTE: '100000000',
-    MARQUEE_TRACKING_KEYS: `bench:${key.toString('base64url')}`,
-    MARQUEE_DATA_DIR: join(work, 'marquee'),
-    MARQUEE_ROLLUPS: 'true',
-  },
-  90_000,
-  [
-    ...(CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', CPU_PROF] : []),
-    ...(process.env['BENCH_NODE_ARGS'] ?? '').split(' ').filter(Boolean),
-  ],
-);
+const BEFORE = process.env['BENCH_BEFORE'];
+const marqueeEnv = (dir: string) => ({
+  MARQUEE_DEMO_DATA: 'false',
+  MARQUEE_ADMIN_PASSWORD: 'bench-admin-password',
+  MARQUEE_RATE_LIMIT_PER_MINUTE: '100000000',
+  MARQUEE_TRACKING_KEYS: `bench:${key.toString('base64url')}`,
+  MARQUEE_DATA_DIR: join(work, dir),
+  MARQUEE_ROLLUPS: 'true',
+});
+const nodeArgs = [
+  ...(CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', CPU_PROF] : []),
+  ...(process.env['BENCH_NODE_ARGS'] ?? '').split(' ').filter(Boolean),
+];
+const marquee = await startMarquee(marqueeEnv('marquee'), 90_000, nodeArgs);
 children.push(marquee.child);
 const api = await signIn(marquee.url, 'admin@localhost', 'bench-admin-password');
 const network = await createTrackingNetwork(api, 2, 0);
+// The other tree's own startMarquee: it runs that tree's main.ts (its repo root is where the module lies).
+let before: MarqueeProcess | undefined;
+let beforeNetwork = network;
+if (BEFORE) {
+  const mod = (await import(join(BEFORE, 'apps/server/src/testing/marquee-process.ts'))) as {
+    startMarquee: typeof startMarquee;
+  };
+  before = await mod.startMarquee(marqueeEnv('before'), 90_000, nodeArgs);
+  children.push(before.child);
+  beforeNetwork = await createTrackingNetwork(
+    await signIn(before.url, 'admin@localhost', 'bench-admin-password'),
+    2,
+    0,
+  );
+}
 const signer = new UrlSigner([{ kid: 'bench', secret: key }]);
 const now = Date.now();
-const token = (i: number) => {
-  const li = network.lineItems[i % network.lineItems.length]!;
+const token = (i: number, net = network) => {
+  const li = net.lineItems[i % net.lineItems.length]!;
   const ad = { lineItemId: li.id, placementId: li.placementId, priceMicros: Math.floor(li.rateMicros / 1000) };
-  return signer.sign(benchClaims({ ...ad, siteId: network.siteId, publisherId: network.publisherId }, i, now));
+  return signer.sign(benchClaims({ ...ad, siteId: net.siteId, publisherId: net.publisherId }, i, now));
 };
 
 // The bare server: the same GIF and headers as Marquee's pixel answer, nothing else.
@@ -132,25 +152,30 @@ http.createServer((req, res) => {
   if (!busy && !scheduled) { scheduled = true; setImmediate(commit); }
 }).listen(Number(process.env.BARE_PORT), '127.0.0.1', () => console.log('ready'));
 `;
-async function startBare(script: string, file = ''): Promise<number> {
+const pids: Partial<Record<Line, number>> = {};
+async function startBare(script: string, file = ''): Promise<{ port: number; pid: number }> {
   const port = await freePort();
   const child = spawn(process.execPath, ['-e', script], {
     env: { ...process.env, BARE_PORT: String(port), BARE_FILE: file },
   });
   children.push(child);
   await new Promise<void>((r) => child.stdout!.once('data', () => r()));
-  return port;
+  return { port, pid: child.pid! };
 }
-const barePort = ONLY_MARQUEE ? 0 : await startBare(BARE);
-const durablePort = ONLY_MARQUEE ? 0 : await startBare(DURABLE_BARE, join(work, 'durable-bare.log'));
+const bare = ONLY_MARQUEE ? { port: 0, pid: 0 } : await startBare(BARE);
+const durable = ONLY_MARQUEE ? { port: 0, pid: 0 } : await startBare(DURABLE_BARE, join(work, 'durable-bare.log'));
+pids.bare = bare.pid;
+pids.durable = durable.pid;
+pids.distinct = pids.duplicates = marquee.child.pid!;
+if (before) pids.before = before.child.pid!;
 
 // wrk reads its paths from a file: one token per line; each thread walks its own slice.
 let nextToken = 0;
-function pathsFile(kind: 'distinct' | 'duplicates', count: number): string {
+function pathsFile(kind: 'distinct' | 'duplicates', count: number, net = network): string {
   const lines: string[] = [];
-  const replayed = Array.from({ length: 100 }, (_, i) => token(i));
+  const replayed = Array.from({ length: 100 }, (_, i) => token(i, net));
   for (let i = 0; i < count; i++) {
-    lines.push(kind === 'duplicates' && i % 10 !== 0 ? replayed[i % 100]! : token(nextToken++));
+    lines.push(kind === 'duplicates' && i % 10 !== 0 ? replayed[i % 100]! : token(nextToken++, net));
   }
   const file = join(work, `${kind}-${randomBytes(3).toString('hex')}.txt`);
   writeFileSync(file, `${lines.join('\n')}\n`);
@@ -176,6 +201,8 @@ end
 
 interface WrkResult {
   rps: number;
+  /** Requests answered during the run. */
+  requests: number;
   errors: number;
   socketErrors: string;
 }
@@ -197,8 +224,9 @@ function wrk(port: number, file: string, connections: number, seconds = SECONDS)
     { encoding: 'utf8' },
   );
   const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? 0);
+  const requests = Number(/(\d+) requests in/.exec(out)?.[1] ?? 0);
   const non2xx = Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(out)?.[1] ?? 0);
-  return { rps, errors: non2xx, socketErrors: /Socket errors:[^\n]*/.exec(out)?.[0] ?? '' };
+  return { rps, requests, errors: non2xx, socketErrors: /Socket errors:[^\n]*/.exec(out)?.[0] ?? '' };
 }
 const note = (what: string, r: WrkResult) => {
   if (r.errors) console.log(`  (${what}: ${r.errors} non-2xx answers)`);
@@ -212,53 +240,86 @@ const median = (xs: number[]) => {
 };
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 
-type Line = 'bare' | 'durable' | 'distinct' | 'duplicates';
+type Line = 'bare' | 'durable' | 'distinct' | 'duplicates' | 'before';
 const LABEL: Record<Line, string> = {
   bare: 'bare node:http, same GIF',
   durable: 'durable bare: + record, group commit, fdatasync',
   distinct: 'Marquee, distinct decisions (every hit counted)',
   duplicates: 'Marquee, 90% replays (duplicates)',
+  before: 'Marquee BENCH_BEFORE tree, distinct',
 };
-const lines: Line[] = [...(ONLY_MARQUEE ? [] : (['bare', 'durable'] as Line[])), ...MIXES];
-const portOf = (line: Line) => (line === 'bare' ? barePort : line === 'durable' ? durablePort : marquee.port);
+/** CPU seconds (user + system, all threads) a process has used so far. */
+const TICK = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' '); // fields from the 3rd (state) on
+  return (Number(f[11]) + Number(f[12])) / TICK; // utime, stime: fields 14 and 15
+}
+// BENCH_BEFORE_FIRST=1: the other tree's round before this tree's (to see whether the order matters).
+const beforeFirst = process.env['BENCH_BEFORE_FIRST'] === '1';
+const lines: Line[] = [
+  ...(ONLY_MARQUEE ? [] : (['bare', 'durable'] as Line[])),
+  ...(before && beforeFirst ? (['before'] as Line[]) : []),
+  ...MIXES,
+  ...(before && !beforeFirst ? (['before'] as Line[]) : []),
+];
+const portOf = (line: Line) =>
+  line === 'bare' ? bare.port : line === 'durable' ? durable.port : line === 'before' ? before!.port : marquee.port;
 // Rounds use fresh distinct tokens each time (a new file); the baselines get the duplicate-heavy file (only
 // its URLs matter to them, and it is cheap to sign).
 const fileFor = (line: Line) =>
-  line === 'distinct' ? pathsFile('distinct', TOKENS) : pathsFile('duplicates', line === 'duplicates' ? TOKENS : 1000);
+  line === 'distinct'
+    ? pathsFile('distinct', TOKENS)
+    : line === 'before'
+      ? pathsFile('distinct', TOKENS, beforeNetwork)
+      : pathsFile('duplicates', line === 'duplicates' ? TOKENS : 1000);
 const results = new Map<number, Record<Line, number[]>>();
+/** CPU µs per answered request, per line and round. */
+const cpuPerHit = new Map<number, Record<Line, number[]>>();
+const empty = (): Record<Line, number[]> => ({ bare: [], durable: [], distinct: [], duplicates: [], before: [] });
 console.log(`load average before: ${readFileSync('/proc/loadavg', 'utf8').trim()}`);
 for (const line of lines) wrk(portOf(line), fileFor(line), 32, 2); // warm-up
 for (const connections of CONCURRENCIES) {
-  const res: Record<Line, number[]> = { bare: [], durable: [], distinct: [], duplicates: [] };
+  const res = empty();
+  const cpu = empty();
   results.set(connections, res);
+  cpuPerHit.set(connections, cpu);
   for (let r = 0; r < ROUNDS; r++) {
     for (const line of lines) {
-      const out = wrk(portOf(line), fileFor(line), connections);
+      const file = fileFor(line);
+      const pid = pids[line]!;
+      const cpu0 = cpuSeconds(pid);
+      const out = wrk(portOf(line), file, connections);
+      cpu[line].push(((cpuSeconds(pid) - cpu0) * 1e6) / Math.max(1, out.requests));
       note(`${line}, -c${connections}`, out);
       res[line].push(out.rps);
     }
     console.log(
-      `-c${connections} round ${r + 1}: ${lines.map((l) => `${l} ${fmt(res[l].at(-1)!)}`).join('  ')} req/s` +
+      `-c${connections} round ${r + 1}: ${lines.map((l) => `${l} ${fmt(res[l].at(-1)!)} (${cpu[l].at(-1)!.toFixed(1)} µs)`).join('  ')} req/s (CPU/hit)` +
         `  (load ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')})`,
     );
   }
 }
 console.log(`\nimpression pixel, wrk -t1, ${ROUNDS}x${SECONDS} s per server and concurrency, medians\n`);
 console.log(
-  '| connections | server                                          |   req/s | vs bare | vs durable bare | goal    |',
+  '| connections | server                                          |   req/s | vs bare | vs durable bare | CPU µs/hit | CPU vs bare | goal    |',
 );
 console.log(
-  '| ----------: | ----------------------------------------------- | ------: | ------: | --------------: | ------- |',
+  '| ----------: | ----------------------------------------------- | ------: | ------: | --------------: | ---------: | ----------: | ------- |',
 );
 for (const [connections, res] of results) {
+  const cpu = cpuPerHit.get(connections)!;
   const base = ONLY_MARQUEE ? Number.NaN : median(res.bare);
-  const durable = ONLY_MARQUEE ? Number.NaN : median(res.durable);
+  const durableBase = ONLY_MARQUEE ? Number.NaN : median(res.durable);
+  const baseCpu = ONLY_MARQUEE ? Number.NaN : median(cpu.bare);
   for (const line of lines) {
     const m = median(res[line]);
+    const c = median(cpu[line]);
     const goal = line === 'distinct' || line === 'duplicates' ? '>= 0.6x' : '       ';
     console.log(
       `| ${String(connections).padStart(11)} | ${LABEL[line].padEnd(47)} | ${fmt(m).padStart(7)} | ` +
-        `${`${(m / base).toFixed(2)}x`.padStart(7)} | ${`${(m / durable).toFixed(2)}x`.padStart(15)} | ${goal} |`,
+        `${`${(m / base).toFixed(2)}x`.padStart(7)} | ${`${(m / durableBase).toFixed(2)}x`.padStart(15)} | ` +
+        `${c.toFixed(1).padStart(10)} | ${`${(c / baseCpu).toFixed(2)}x`.padStart(11)} | ${goal} |`,
     );
   }
 }
@@ -282,5 +343,6 @@ console.log(
     `after the load stopped (${fmt(reported)} reported; goal: under 60,000 ms)`,
 );
 await marquee.stop();
+await before?.stop();
 // The bare server child keeps the event loop alive: exit (the exit handler stops it and removes the temp dir).
 process.exit(0);
