@@ -133,8 +133,8 @@ async function waitHttp(url: string, child: ChildProcess, timeoutMs = 120_000): 
   throw new Error(`${url} did not come up`);
 }
 
-function spawnChild(args: string[], env: NodeJS.ProcessEnv): ChildProcess {
-  const child = spawn(process.execPath, args, { cwd: ROOT, env: { ...process.env, ...env }, stdio: 'pipe' });
+function spawnChild(args: string[], env: NodeJS.ProcessEnv, cwd = ROOT): ChildProcess {
+  const child = spawn(process.execPath, args, { cwd, env: { ...process.env, ...env }, stdio: 'pipe' });
   let err = '';
   child.stderr!.on('data', (d: Buffer) => {
     err = (err + d.toString()).slice(-4000);
@@ -165,6 +165,17 @@ const TOPOLOGY_ENV: Record<string, { label: string; env: NodeJS.ProcessEnv }> = 
     env: { MARQUEE_WORKERS: '1', MARQUEE_CLUSTER: 'false', MARQUEE_PGLITE_THREAD: 'false' },
   },
 };
+/**
+ * BENCH_BASE_ROOT=<a copy of another tree, npm ci done>: a topology named `base:<topology>` runs that tree's
+ * Marquee, beside this tree's in the same rounds (an interleaved A/B of two code versions).
+ */
+const BASE_ROOT = process.env.BENCH_BASE_ROOT ? resolve(process.env.BENCH_BASE_ROOT) : undefined;
+if (BASE_ROOT) {
+  for (const [name, t] of Object.entries(TOPOLOGY_ENV)) {
+    TOPOLOGY_ENV[`base:${name}`] = { label: `${t.label} (base ${BASE_ROOT})`, env: t.env };
+  }
+}
+const rootOf = (topology: string) => (topology.startsWith('base:') ? BASE_ROOT! : ROOT);
 const TOPOLOGIES = (process.env.BENCH_TOPOLOGIES ?? 'worker,process').split(',').map((t) => t.trim());
 for (const t of TOPOLOGIES) {
   if (!TOPOLOGY_ENV[t]) {
@@ -175,17 +186,21 @@ for (const t of TOPOLOGIES) {
 async function startMarquee(topology: string): Promise<{ port: number; pid: number; servingPid: number }> {
   const port = await freePort();
   const profile = CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', resolve(CPU_PROF)] : [];
-  const child = spawnChild([...profile, ...NODE_ARGS, '--import', 'tsx', 'apps/server/src/main.ts'], {
-    MARQUEE_DATA_DIR: mkdtempSync(join(work, 'data-')),
-    MARQUEE_PORT: String(port),
-    MARQUEE_HOST: HOST,
-    MARQUEE_PUBLIC_URL: `http://localhost:${port}`,
-    MARQUEE_LOG_LEVEL: 'warn',
-    MARQUEE_ADMIN_PASSWORD: 'bench-admin-password',
-    // The setup creates a few thousand entities through the API: lift the per-IP limit (the decision route has none).
-    MARQUEE_RATE_LIMIT_PER_MINUTE: '10000000',
-    ...TOPOLOGY_ENV[topology]!.env,
-  });
+  const child = spawnChild(
+    [...profile, ...NODE_ARGS, '--import', 'tsx', 'apps/server/src/main.ts'],
+    {
+      MARQUEE_DATA_DIR: mkdtempSync(join(work, 'data-')),
+      MARQUEE_PORT: String(port),
+      MARQUEE_HOST: HOST,
+      MARQUEE_PUBLIC_URL: `http://localhost:${port}`,
+      MARQUEE_LOG_LEVEL: 'warn',
+      MARQUEE_ADMIN_PASSWORD: 'bench-admin-password',
+      // The setup creates a few thousand entities through the API: lift the per-IP limit (the decision route has none).
+      MARQUEE_RATE_LIMIT_PER_MINUTE: '10000000',
+      ...TOPOLOGY_ENV[topology]!.env,
+    },
+    rootOf(topology),
+  );
   await waitHttp(`http://${HOST}:${port}/health`, child);
   // A serving worker names itself ("slot:pid") in /health; the single process does not.
   const health = (await (await fetch(`http://${HOST}:${port}/health`)).json()) as { worker?: string };
@@ -548,7 +563,7 @@ async function prepare(topology: string): Promise<Target> {
   const bySize = [...answers].sort((a, b) => a.text.length - b.text.length);
   const typical = bySize[Math.floor(bySize.length / 2)]!;
   // The fixed-rate runs send one body (olgen takes one): the one whose answer has the median size.
-  const latencyFile = join(work, `body-${topology}.json`);
+  const latencyFile = join(work, `body-${topology.replace(':', '-')}.json`);
   writeFileSync(latencyFile, typical.body);
   const fill = answers.filter((a) => a.filled).length / bodies.length;
   console.log(

@@ -167,7 +167,9 @@ export async function createApp(given: AppDeps, options: AppOptions = {}): Promi
       }),
   });
 
-  await app.register(cookie);
+  // No parsing hook of its own: the principal resolver parses the cookies of /api requests, the only ones that
+  // read them, so the public serving paths skip that hook and its per-request objects.
+  await app.register(cookie, { hook: false });
 
   const metrics = createHttpMetrics();
   httpMetrics.set(app, metrics);

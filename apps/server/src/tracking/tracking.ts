@@ -72,27 +72,38 @@ export async function createTracking(deps: AppDeps, options: TrackingOptions = {
   const attribution = new AttributionIndex(windows);
   const metrics = createTrackingMetrics(options.registry);
 
+  const requests = new RequestEventBatcher(log, {
+    stored: (n) => metrics.events.inc({ kind: 'request', verdict: 'valid' }, n),
+    lost: (n, err) => {
+      metrics.requestAppendErrors.inc(n);
+      logger.warn({ err }, 'request events not stored');
+    },
+  });
+  // The tracking service appends through this view: the request events of the turn go first, so the log keeps
+  // the order in which things happened (a decision's request event before a pixel of the same turn).
+  const serviceLog: EventLog = {
+    append: (events) => {
+      requests.flush();
+      return log.append(events);
+    },
+    read: (from, max) => log.read(from, max),
+    end: () => log.end(),
+    close: () => {
+      requests.flush();
+      return log.close();
+    },
+  };
+
   const tracking: Tracking = {
     log,
     dedup,
     attribution,
     service: undefined,
-    onDecision: (record) => {
-      const events = requestEvents(record);
-      if (events.length === 0) return;
-      // Not money: never delays the decision; a failure is counted (and logged), not retried.
-      log.append(encodeEvents(events)).then(
-        () => metrics.events.inc({ kind: 'request', verdict: 'valid' }, events.length),
-        (err) => {
-          metrics.requestAppendErrors.inc(events.length);
-          logger.warn({ err }, 'request events not stored');
-        },
-      );
-    },
+    onDecision: (record) => requests.add(record),
     async register(app, serving, http) {
       const ttlMs = (config.trackingTtlSeconds ?? CONFIG_DEFAULTS.trackingTtlSeconds) * 1000;
       const service = new TrackingService({
-        log,
+        log: serviceLog,
         signer: serving.signer,
         dedup,
         attribution,
@@ -133,7 +144,7 @@ export async function createTracking(deps: AppDeps, options: TrackingOptions = {
       if (http) installPixelFastPath(app, service, http);
       app.addHook('onClose', async () => {
         // In-flight requests are done (Fastify closes the server first): nothing acknowledged is pending.
-        await log.close();
+        await serviceLog.close();
         if (!options.deduplicator) await dedup.close();
       });
     },
@@ -232,9 +243,55 @@ function dedupClaimOf(e: TrackingEvent, ttlMs: number, conversionDedupMs: number
   }
 }
 
+/**
+ * The decisions' `request` events of one event-loop turn, appended to the log as ONE batch at the end of the
+ * turn (setImmediate) instead of one append per decision: one pending append, one promise and one result per
+ * turn. Each stays an event of its own in the log. Not money: never delays a decision; a failed append is
+ * counted (and logged), not retried. `flush()` appends what is pending now (before another append, and on close).
+ */
+export class RequestEventBatcher {
+  private pending: TrackingEvent[] = [];
+  private scheduled = false;
+
+  constructor(
+    private readonly log: EventLog,
+    private readonly report: { stored(n: number): void; lost(n: number, err: unknown): void },
+  ) {}
+
+  add(record: DecisionRecord): void {
+    if (record.placements.length === 0) return;
+    pushRequestEvents(record, this.pending);
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(this.flushTurn);
+    }
+  }
+
+  flush(): void {
+    const events = this.pending;
+    if (events.length === 0) return;
+    this.pending = [];
+    const { report } = this;
+    let appended: Promise<unknown>;
+    try {
+      appended = this.log.append(encodeEvents(events));
+    } catch (err) {
+      appended = Promise.reject(err);
+    }
+    appended.then(
+      () => report.stored(events.length),
+      (err) => report.lost(events.length, err),
+    );
+  }
+
+  private readonly flushTurn = (): void => {
+    this.scheduled = false;
+    this.flush();
+  };
+}
+
 /** One `request` event per requested placement: filled ones carry the first ad's ids (fill rate, by line item). */
-function requestEvents(r: DecisionRecord): TrackingEvent[] {
-  const out: TrackingEvent[] = [];
+export function pushRequestEvents(r: DecisionRecord, out: TrackingEvent[]): void {
   for (const p of r.placements) {
     const ad = p.ads[0];
     out.push({
@@ -258,7 +315,6 @@ function requestEvents(r: DecisionRecord): TrackingEvent[] {
       source: 'decision',
     });
   }
-  return out;
 }
 
 function createTrackingMetrics(registry: Registry | undefined) {

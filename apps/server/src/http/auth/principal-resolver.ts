@@ -75,6 +75,9 @@ export function registerPrincipalResolver(app: App, options: PrincipalResolverOp
   // and of the promise an async hook costs on every request.
   app.addHook('onRequest', (request: FastifyRequest, reply: FastifyReply, done: (err?: Error) => void) => {
     if (!request.url.startsWith('/api/')) return done();
+    // The cookie plugin runs without its own parsing hook (app.ts): the management API's cookies are parsed here.
+    const header = request.headers.cookie;
+    request.cookies = header ? app.parseCookie(header) : {};
     resolvePrincipal(request, reply).then(() => done(), done);
   });
 
