@@ -1,7 +1,11 @@
 /**
  * CPU per incremental snapshot update (one changed line item, applied to the latest snapshot as the change feed
- * does), at a given network size, beside a full rebuild of the same snapshot (what an update saves) in the same run.
- * CPU time (user + system of this process), not wall time: steadier on a shared machine.
+ * does), at a given network size, beside a full rebuild of the same snapshot in the same run: what an update saves,
+ * and what the compaction costs (a full rebuild: updateSnapshot declines an update that would take the delta layer
+ * past MAX_DELTA_ITEMS, and serving-state.ts compacts in the background from a quarter of it). Also the cost of a
+ * single-change update once the delta layer already holds 100, 500 and 1,900 line items (the delta index is
+ * rebuilt from the delta's inputs on every update). CPU time (user + system of this process), not wall time:
+ * steadier on a shared machine.
  *
  *   node --import tsx bench/snapshot-update.ts [line items = 100000] [updates = 40]
  */
@@ -10,6 +14,7 @@ import {
   buildServingSnapshot,
   rebuildSteps,
   runToEnd,
+  type ServingSnapshot,
   updateSnapshot,
 } from '../packages/decision/src/serving-snapshot.ts';
 import { buildNetwork } from './selection-workload.ts';
@@ -22,32 +27,70 @@ const cpuMs = (from: NodeJS.CpuUsage) => {
   return (d.user + d.system) / 1000;
 };
 const quantile = (xs: number[], q: number) => [...xs].sort((a, b) => a - b)[Math.floor(q * (xs.length - 1))]!;
+const f = (n: number) => n.toFixed(1);
 
 const net = buildNetwork(size, 20_000, size);
 const lis = net.snapshot.entities.lineItem;
-let snap = buildServingSnapshot(net.snapshot, { nowMs: NOW });
-const one: number[] = [];
-for (let i = 0; i < updates; i++) {
-  const x = lis[(i * 997) % lis.length]!;
-  const t = process.cpuUsage();
-  const next = updateSnapshot(snap, [
-    change(snap.seq + 1, 'lineItem', { ...x, rateMicros: x.rateMicros + 1 + i, version: x.version + 1 + i }),
-  ]);
-  one.push(cpuMs(t));
-  if (!next) throw new Error('the update fell back to a full rebuild');
-  snap = next;
+const built = buildServingSnapshot(net.snapshot, { nowMs: NOW });
+let v = 0;
+/**
+ * `count` single-change updates in a row from `s` (line items picked from `at`): CPU ms of each, and of those that
+ * merged the delta index's recent level into its older one (layers.older replaced; none before that existed).
+ */
+function singleUpdates(
+  s: ServingSnapshot,
+  count: number,
+  at: number,
+): { cpu: number[]; merges: number[]; last: ServingSnapshot } {
+  const cpu: number[] = [];
+  const merges: number[] = [];
+  for (let i = 0; i < count; i++) {
+    const x = lis[(at + i * 997) % lis.length]!;
+    v++;
+    const t = process.cpuUsage();
+    const next = updateSnapshot(s, [
+      change(s.seq + 1, 'lineItem', { ...x, rateMicros: x.rateMicros + v, version: x.version + v }),
+    ]);
+    const ms = cpuMs(t);
+    if (!next) throw new Error('the update fell back to a full rebuild');
+    const layers = next.layers as { older?: unknown };
+    if (layers.older !== undefined && layers.older !== (s.layers as { older?: unknown }).older) merges.push(ms);
+    else cpu.push(ms);
+    s = next;
+  }
+  return { cpu, merges, last: s };
+}
+const { cpu: one, merges: firstMerges, last } = singleUpdates(built, updates, 0);
+console.log(`snapshot of ${size.toLocaleString('en-US')} line items, ${updates} successive single-change updates`);
+console.log(
+  `CPU ms per update: median ${f(quantile(one, 0.5))}, p25 ${f(quantile(one, 0.25))}, p75 ${f(quantile(one, 0.75))}, max ${f(Math.max(...one))}${mergeText(firstMerges)}`,
+);
+// With a delta layer of `d` line items already (one batch update of d other line items, not timed).
+for (const d of [100, 500, 1_900]) {
+  if (d + 20 > lis.length) continue;
+  const batch = lis
+    .slice(lis.length - d)
+    .map((x, i) =>
+      change(built.seq + 1 + i, 'lineItem', { ...x, rateMicros: x.rateMicros + 1, version: x.version + 1 }),
+    );
+  const withDelta = updateSnapshot(built, batch, NOW);
+  if (!withDelta) throw new Error('the batch fell back to a full rebuild');
+  const { cpu, merges } = singleUpdates(withDelta, 40, 1);
+  console.log(
+    `  with ${d.toLocaleString('en-US')} line items in the delta: CPU ms per single-change update median ${f(quantile(cpu, 0.5))}, p75 ${f(quantile(cpu, 0.75))}, max ${f(Math.max(...cpu))}${mergeText(merges)}`,
+  );
+}
+function mergeText(merges: number[]): string {
+  return merges.length === 0
+    ? ''
+    : `; ${merges.length} merging the delta index's levels: ${merges.map(f).join(', ')} ms`;
 }
 const full: number[] = [];
 for (let i = 0; i < 3; i++) {
   const t = process.cpuUsage();
-  runToEnd(rebuildSteps(snap, [], NOW));
+  runToEnd(rebuildSteps(last, [], NOW));
   full.push(cpuMs(t));
 }
-const f = (n: number) => n.toFixed(1);
-console.log(`snapshot of ${size.toLocaleString('en-US')} line items, ${updates} successive single-change updates`);
 console.log(
-  `CPU ms per update: median ${f(quantile(one, 0.5))}, p25 ${f(quantile(one, 0.25))}, p75 ${f(quantile(one, 0.75))}, max ${f(Math.max(...one))}`,
-);
-console.log(
-  `CPU ms per full rebuild (baseline, median of 3): ${f(quantile(full, 0.5))}; an update costs ${(quantile(one, 0.5) / quantile(full, 0.5)).toFixed(4)}x a rebuild`,
+  `CPU ms per full rebuild = the compaction of the delta layer (median of 3): ${f(quantile(full, 0.5))}; a single-change update costs ${(quantile(one, 0.5) / quantile(full, 0.5)).toFixed(4)}x a rebuild`,
 );

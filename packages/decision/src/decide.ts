@@ -218,7 +218,7 @@ export function cappedCandidates(
     const n = index.matchQuery(new RequestQuery(request, sp, time, snapshot, nowMs));
     if (n > 0 && out.length > 0) seen ??= new Set(out);
     for (let i = 0; i < n; i++) {
-      const sli = snapshot.lineItems[index.out[i]!]!;
+      const sli = snapshot.lineItems.at(index.out[i]!);
       if (seen === undefined) out.push(sli);
       else if (!seen.has(sli)) {
         seen.add(sli);
@@ -255,7 +255,7 @@ function decidePlacement(
   let n = 0;
   const all = snapshot.lineItems;
   const dead = snapshot.layers.dead;
-  for (let i = 0; i < all.length; i++) if (dead[i] !== 1 && all[i]!.matchTree(a)) cands[n++] = i;
+  for (let i = 0; i < all.length; i++) if (!dead.has(i) && all.at(i).matchTree(a)) cands[n++] = i;
   return selectLazy(ctx, sp, q, count, cands, n, undefined);
 }
 
@@ -318,13 +318,17 @@ function siftUp(at: number): void {
 
 /** Adds a matched line item to the candidates with its rank key and tie-break (heapify later unless `sift`). */
 function addCandidate(ctx: Ctx, sp: ServingPlacement, q: RequestQuery, idx: number, sift: boolean): void {
-  const { lineItems: all, staticRankKey, residualFlags, idHashes } = ctx.snapshot;
-  if (residualFlags[idx] === 1 && !all[idx]!.matchTree(q.assignment())) return;
-  const k = staticRankKey[idx]!;
+  // The base's hot arrays or the delta's (LineItemTable), at the position within them.
+  const table = ctx.snapshot.lineItems;
+  const nb = table.baseCount;
+  const hot = idx < nb ? table.base : table.delta;
+  const j = idx < nb ? idx : idx - nb;
+  if (hot.residualFlags[j] === 1 && !hot.lineItems[j]!.matchTree(q.assignment())) return;
+  const k = hot.staticRankKey[j]!;
   const m = hCount++;
   hIdx[m] = idx;
-  hKey[m] = Number.isNaN(k) ? rankKey(all[idx]!.tier, ecpmOf(ctx, all[idx]!, sp)) : k; // NaN: CPC/CPA
-  hTie[m] = tiebreakOf(ctx.salt, idHashes[idx]!);
+  hKey[m] = Number.isNaN(k) ? rankKey(hot.lineItems[j]!.tier, ecpmOf(ctx, hot.lineItems[j]!, sp)) : k; // NaN: CPC/CPA
+  hTie[m] = tiebreakOf(ctx.salt, hot.idHashes[j]!);
   heap[hSize] = m;
   if (sift) siftUp(hSize);
   hSize++;
@@ -390,10 +394,10 @@ function selectLazy(
   }
   if (nw === 0) return { kind: 'no_fill', placementId: sp.id, reason: 'no_eligible' };
   // Runner-up of winner k: winner k+1 when in the same tier; for the last, the next eligible one.
-  const last = all[winners[nw - 1]!]!;
+  const last = all.at(winners[nw - 1]!);
   let lastRunner = -1;
   if (floorApplies(last) && sp.placement.auction === 'second_price') {
-    while (hSize > 0 && all[hIdx[heap[0]!]!]!.tier === last.tier) {
+    while (hSize > 0 && all.at(hIdx[heap[0]!]!).tier === last.tier) {
       const sli = pop(ctx, sp, q, cursor);
       if (excluded(ctx, sli, allowSame)) continue;
       const r = check(ctx, sp, sli);
@@ -405,8 +409,8 @@ function selectLazy(
   }
   const ads = new Array<Ad>(nw);
   for (let k = 0; k < nw; k++) {
-    const w = all[winners[k]!]!;
-    const runner = k + 1 === nw ? lastRunner : all[winners[k + 1]!]!.tier === w.tier ? bids[k + 1]! : -1;
+    const w = all.at(winners[k]!);
+    const runner = k + 1 === nw ? lastRunner : all.at(winners[k + 1]!).tier === w.tier ? bids[k + 1]! : -1;
     ads[k] = toAd(ctx, sp, w, bids[k]!, runner);
   }
   return { kind: 'filled', placementId: sp.id, ads };
@@ -418,7 +422,7 @@ function pop(ctx: Ctx, sp: ServingPlacement, q: RequestQuery, cursor: RankedCurs
   heap[0] = heap[--hSize]!;
   siftDown(hSize, 0);
   if (cursor) refill(ctx, sp, q, cursor);
-  return ctx.snapshot.lineItems[hIdx[top]!]!;
+  return ctx.snapshot.lineItems.at(hIdx[top]!);
 }
 
 /** The same-line-item and same-advertiser rules, against the ads already chosen in the request. */
@@ -445,7 +449,7 @@ function decideExplained(ctx: Ctx, sp: ServingPlacement, a: Assignment, count: n
   let matched = 0;
   const dead = ctx.snapshot.layers.dead;
   for (const sli of ctx.snapshot.lineItems) {
-    if (dead[sli.idx] === 1) continue;
+    if (dead.has(sli.idx)) continue;
     if (!sli.matchTree(a)) {
       note(ctx, sp.id, sli.id, 'targeting');
       continue;

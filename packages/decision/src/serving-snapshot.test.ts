@@ -1,7 +1,7 @@
 import type { LineItem, TargetingNode } from '@marquee/core';
 import type { Change } from '@marquee/store';
 import { describe, expect, it } from 'vitest';
-import { decide } from './decide.ts';
+import { cappedCandidates, decide } from './decide.ts';
 import type { DecisionRequest } from './decision-request.ts';
 import * as f from './fixtures.ts';
 import { OverlayMap } from './overlay-map.ts';
@@ -9,9 +9,11 @@ import { mulberry32 } from './rng.ts';
 import {
   applyChanges,
   buildServingSnapshot,
+  DELTA_LEVELS,
   MAX_DELTA_ITEMS,
   rebuildSteps,
   runInSlices,
+  runToEnd,
   type ServingSnapshot,
   updateSnapshot,
 } from './serving-snapshot.ts';
@@ -57,6 +59,7 @@ function lineItemN(i: number, version: number): LineItem {
     priority: (['standard', 'price_priority', 'house'] as const)[(i + version) % 3]!,
     targeting: TARGETS[(i + version) % TARGETS.length]!,
     timeZone: ['UTC', 'Asia/Tokyo'][i % 2]!,
+    frequencyCaps: (i + version) % 4 === 0 ? [{ count: 2, per: 'day' }] : [],
   });
 }
 
@@ -133,11 +136,7 @@ describe('applyChanges', () => {
       }
       s = applyChanges(s, changes);
       expect(decisions(s)).toEqual(decisions(rebuilt(s)));
-      expect([...s.lineItemById.keys()].sort()).toEqual(
-        rebuilt(s)
-          .lineItems.map((x) => x.id)
-          .sort(),
-      );
+      expect([...s.lineItemById.keys()].sort()).toEqual([...rebuilt(s).lineItems].map((x) => x.id).sort());
       expect(new Map(s.excluded)).toEqual(new Map(rebuilt(s).excluded));
     }
     // Every update above took the incremental path: the big index was never rebuilt.
@@ -172,6 +171,168 @@ describe('applyChanges', () => {
     expect(decisions(stepped)).toEqual(decisions(rebuilt(stepped)));
     // The rebuilt snapshot's entity maps are plain again (the overlay layers are folded in).
     expect(stepped.source.maps.lineItem).toBeInstanceOf(Map);
+  });
+});
+
+/** Decisions with explain, entries sorted (the scan visits line items in position order, which differs after updates). */
+function explained(s: ServingSnapshot) {
+  return REQUESTS.map((r, i) => {
+    const d = decide({ ...r, explain: true }, s, NOW, mulberry32(i));
+    const key = (e: object) => JSON.stringify(e);
+    return { placements: d.placements, explain: [...(d.explain ?? [])].map(key).sort() };
+  });
+}
+
+/** The update as a server applies it with a delta bound of `maxDelta`: incremental, or past the bound a full rebuild (the compaction). */
+function update(s: ServingSnapshot, changes: Change[], maxDelta: number): ServingSnapshot {
+  return updateSnapshot(s, changes, 0, maxDelta) ?? runToEnd(rebuildSteps(s, changes));
+}
+
+/** One random change to the snapshot's entities, as the management API makes them (nothing is deleted). */
+function randomChange(s: ServingSnapshot, seq: number, rng: () => number, versions: Map<number, number>): Change {
+  const m = s.source.maps;
+  const kind = Math.floor(rng() * 12);
+  const i = Math.floor(rng() * 45); // 30..44 are new line items
+  const a = ADVS[i % ADVS.length]!;
+  const toggle = (x: string) => (x === 'active' ? 'paused' : 'active');
+  const li = m.lineItem.get(`li_${i}`);
+  if (kind <= 3 || !li) {
+    const v = (versions.get(i) ?? 0) + 1;
+    versions.set(i, v);
+    return f.change(seq, 'lineItem', lineItemN(i, v));
+  }
+  if (kind === 4) return f.change(seq, 'lineItem', { ...li, status: toggle(li.status) as LineItem['status'] });
+  if (kind === 5) return f.change(seq, 'lineItem', { ...li, status: 'archived' });
+  if (kind === 6) {
+    const c = m.creative.get(`crw_${a}`)!;
+    return f.change(seq, 'creative', { ...c, approval: c.approval === 'approved' ? 'pending' : 'approved' });
+  }
+  if (kind === 7) {
+    const c = m.creative.get(`cr_${a}`)!;
+    return f.change(seq, 'creative', { ...c, status: toggle(c.status) as typeof c.status });
+  }
+  if (kind === 8) {
+    const c = m.campaign.get(`cmp_${a}`)!;
+    return f.change(seq, 'campaign', { ...c, status: toggle(c.status) as typeof c.status });
+  }
+  if (kind === 9) {
+    const adv = m.advertiser.get(`adv_${a}`)!;
+    return f.change(seq, 'advertiser', { ...adv, status: toggle(adv.status) as typeof adv.status });
+  }
+  if (kind === 10) {
+    const p = m.placement.get(i % 2 === 0 ? 'plc_w' : 'plc_1')!;
+    return i % 3 === 0
+      ? f.change(seq, 'placement', { ...p, status: toggle(p.status) as typeof p.status })
+      : f.change(seq, 'placement', { ...p, floorMicros: (p.floorMicros + 500_000) % 3_000_000 });
+  }
+  if (i % 2 === 0) {
+    const site = m.site.get('site_1')!;
+    return f.change(seq, 'site', {
+      ...site,
+      status: i % 4 === 0 ? toggle(site.status) : site.status,
+      categories: i % 4 === 0 ? site.categories : ['IAB1'],
+    });
+  }
+  const pub = m.publisher.get('pub_1')!;
+  return f.change(seq, 'publisher', {
+    ...pub,
+    blockedAdvertiserIds: pub.blockedAdvertiserIds.length > 0 ? [] : [`adv_${a}`],
+  });
+}
+
+describe('incremental updates (base shared, delta per snapshot)', () => {
+  it.each([
+    [4, 2026],
+    [12, 7],
+  ])(
+    'random updates, across delta-index merges (every %i recent items) and compactions, decide and explain exactly as a full rebuild',
+    (recentItems, seed) => {
+      const saved = DELTA_LEVELS.recentItems;
+      DELTA_LEVELS.recentItems = recentItems;
+      try {
+        randomUpdates(seed);
+      } finally {
+        DELTA_LEVELS.recentItems = saved;
+      }
+    },
+  );
+
+  function randomUpdates(seed: number) {
+    const rng = mulberry32(seed);
+    let s = buildServingSnapshot(initial());
+    let seq = 1;
+    const versions = new Map<number, number>();
+    let compactions = 0;
+    let merges = 0;
+    // Older snapshots and what they decided when they were made: checked again after every later update.
+    const kept: { s: ServingSnapshot; decided: ReturnType<typeof explained> }[] = [];
+    for (let step = 0; step < 160; step++) {
+      const changes = Array.from({ length: 1 + Math.floor(rng() * 3) }, () => randomChange(s, ++seq, rng, versions));
+      const prev = s;
+      s = update(s, changes, 70);
+      if (s.layers.baseIndex !== prev.layers.baseIndex) compactions++;
+      else {
+        // The base is shared, never copied.
+        expect(s.lineItems.base).toBe(prev.lineItems.base);
+        if (s.layers.older !== prev.layers.older) merges++;
+      }
+      const got = explained(s);
+      expect(got).toEqual(explained(rebuilt(s)));
+      expect(decisions(s)).toEqual(decisions(rebuilt(s)));
+      // The caps prefetch (the capped index, layered the same way).
+      const capped = (x: ServingSnapshot) =>
+        REQUESTS.map((r) =>
+          cappedCandidates(r, x, NOW)
+            .map((c) => c.id)
+            .sort(),
+        );
+      expect(capped(s)).toEqual(capped(rebuilt(s)));
+      expect(new Map(s.excluded)).toEqual(new Map(rebuilt(s).excluded));
+      expect(new Map([...s.placements].map(([k, p]) => [k, p.active]))).toEqual(
+        new Map([...rebuilt(s).placements].map(([k, p]) => [k, p.active])),
+      );
+      if (step % 10 === 0) kept.push({ s, decided: got });
+      for (const k of kept) expect(explained(k.s)).toEqual(k.decided);
+    }
+    expect(compactions).toBeGreaterThan(0);
+    expect(merges).toBeGreaterThan(0);
+  }
+
+  it('leaves an older snapshot as it was: two updates from one snapshot, and a chain', () => {
+    let s0 = buildServingSnapshot(initial());
+    // A delta already (the branching then happens over shared delta-level state too).
+    s0 = update(
+      s0,
+      Array.from({ length: 40 }, (_, i) => f.change(2 + i, 'lineItem', lineItemN(i % 30, 1))),
+      500,
+    );
+    const before = explained(s0);
+    const hot = s0.lineItems.base;
+    const keys = Float64Array.from(hot.staticRankKey);
+    const paused = update(
+      s0,
+      [f.change(100, 'lineItem', { ...s0.source.maps.lineItem.get('li_3')!, status: 'paused' })],
+      500,
+    );
+    const moved = update(
+      s0,
+      [f.change(100, 'lineItem', lineItemN(3, 7)), f.change(101, 'lineItem', lineItemN(40, 0))],
+      500,
+    );
+    const chained = update(
+      moved,
+      [f.change(102, 'publisher', { ...s0.source.maps.publisher.get('pub_1')!, blockedAdvertiserIds: ['adv_a'] })],
+      500,
+    );
+    expect(paused.lineItems.base).toBe(hot);
+    expect(moved.lineItems.base).toBe(hot);
+    expect(Float64Array.from(hot.staticRankKey)).toEqual(keys);
+    expect(explained(s0)).toEqual(before);
+    expect(s0.lineItemById.has('li_3')).toBe(true);
+    expect(paused.lineItemById.has('li_3')).toBe(false);
+    for (const x of [paused, moved, chained]) expect(explained(x)).toEqual(explained(rebuilt(x)));
+    expect(explained(moved)).toEqual(explained(rebuilt(moved))); // after the chained update too
+    expect(explained(s0)).toEqual(before);
   });
 });
 

@@ -20,6 +20,7 @@ import type {
   Site,
 } from '@marquee/core';
 import type { Change, EntityKind, EntityTypes, Snapshot } from '@marquee/store';
+import { DeadMarks } from './dead-marks.ts';
 import { type Conjunction, type Literal, toDnf } from './dnf.ts';
 import { ecpmMicros } from './ecpm.ts';
 import { DEFAULT_PREDICTOR } from './fixed-prior-predictor.ts';
@@ -91,6 +92,49 @@ export interface ServingPlacement {
   readonly siteCategories: readonly string[];
 }
 
+/**
+ * A run of line items by position and their hot data in flat arrays (same positions), so that ranking
+ * hundreds of candidates touches a few cache lines rather than hundreds of objects: the static rank key
+ * (tier, then CPM or flat rate; NaN for CPC/CPA, whose eCPM needs the predictor), the residual flag
+ * and the id hash.
+ */
+export interface HotArrays {
+  readonly lineItems: readonly ServingLineItem[];
+  readonly staticRankKey: Float64Array;
+  readonly residualFlags: Uint8Array;
+  readonly idHashes: Uint32Array;
+}
+
+/**
+ * A snapshot's line items by position (ServingLineItem.idx): the base, those of the last full build,
+ * shared (never copied) by every snapshot updated from it, then the delta, those added by updates
+ * since, in small arrays of this snapshot's own. Superseded positions stay (dead, see
+ * ServingSnapshot.layers.dead) until the next full build.
+ */
+export class LineItemTable implements Iterable<ServingLineItem> {
+  readonly length: number;
+  /** Positions below this are the base's. */
+  readonly baseCount: number;
+  constructor(
+    readonly base: HotArrays,
+    readonly delta: HotArrays,
+  ) {
+    this.baseCount = base.lineItems.length;
+    this.length = this.baseCount + delta.lineItems.length;
+  }
+
+  /** The line item at position `idx` (< length). */
+  at(idx: number): ServingLineItem {
+    return idx < this.baseCount ? this.base.lineItems[idx]! : this.delta.lineItems[idx - this.baseCount]!;
+  }
+
+  /** Every position, the dead ones included. */
+  *[Symbol.iterator](): Iterator<ServingLineItem> {
+    yield* this.base.lineItems;
+    yield* this.delta.lineItems;
+  }
+}
+
 export interface SourceEntities {
   readonly seq: number;
   readonly network: Network;
@@ -100,7 +144,8 @@ export interface SourceEntities {
 export interface ServingSnapshot {
   readonly seq: number;
   readonly network: Network;
-  readonly lineItems: readonly ServingLineItem[];
+  /** By position, dead ones included (layers.dead): base and delta, see LineItemTable. */
+  readonly lineItems: LineItemTable;
   readonly lineItemById: ReadonlyMap<string, ServingLineItem>;
   readonly placements: ReadonlyMap<string, ServingPlacement>;
   /** Line items not indexed, and why (status, no_active_creative, flight). */
@@ -119,31 +164,44 @@ export interface ServingSnapshot {
    * (then decide() does not stop early, the bounds being no longer known to hold).
    */
   readonly predictor: RatePredictor;
-  /**
-   * Hot data by line item position, in flat arrays so that ranking hundreds of candidates touches a
-   * few cache lines rather than hundreds of objects: the static rank key (tier, then CPM or flat
-   * rate; NaN for CPC/CPA, whose eCPM needs the predictor) and the residual flag.
-   */
-  readonly staticRankKey: Float64Array;
-  readonly residualFlags: Uint8Array;
-  readonly idHashes: Uint32Array;
   /** Zones that hour/weekday targeting refers to: each request carries its local hour in each. */
   readonly targetingZones: readonly ZoneClock[];
   readonly source: SourceEntities;
   /**
    * Incremental updates (applyChanges): the index of the last full build covers items
-   * [0, baseItems); items after it were added by updates and sit in a small delta index; `dead`
-   * flags items superseded by a later version (skipped by the index, the scan and explain).
+   * [0, baseItems) (lineItems.base); items after it were added by updates and sit in a small delta
+   * index (lineItems.delta); `dead` marks items superseded by a later version, per snapshot (skipped
+   * by the index, the scan and explain).
    */
   readonly layers: {
     readonly baseIndex: ConjunctionIndex;
     readonly baseCappedIndex: ConjunctionIndex;
     readonly baseItems: number;
-    readonly dead: Uint8Array;
-    /** Index inputs of the delta items (item numbers from 0 = baseItems), live and dead. */
+    readonly dead: DeadMarks;
+    /** Index inputs of the live delta items (item numbers from 0 = baseItems). */
     readonly deltaInputs: readonly IndexInput[];
-    /** Line items by creative, campaign and advertiser id (referencesOf), shared by the updates of one full build. */
-    readonly refs: { byOwner?: ReadonlyMap<string, readonly string[]> };
+    /**
+     * The delta index in two levels, so that an update rebuilds an index over the few most recent
+     * delta items only: `older` covers delta positions [0, older.count) as of the last merge (its
+     * items that died since are skipped through `dead`); the recent ones are indexed anew on every
+     * update, and merged into a new `older` once more than DELTA_LEVELS.recentItems (an O(delta) rebuild).
+     */
+    readonly older:
+      | { readonly index: ConjunctionIndex; readonly capped: ConjunctionIndex; readonly count: number }
+      | undefined;
+    /**
+     * Reverse references (line items by creative, campaign and advertiser id; placements by site and
+     * publisher id), built on the first update that needs them and shared by the updates of one full build.
+     */
+    readonly refs: {
+      byOwner?: ReadonlyMap<string, readonly string[]>;
+      placementsByParent?: ReadonlyMap<string, readonly string[]>;
+    };
+    /**
+     * The layered indexes' `out` buffers, shared by the updates of one full build (scratch, see
+     * LayeredIndex); replaced by a longer one when the delta outgrows them, never shrunk or copied.
+     */
+    readonly scratch: { index: Int32Array; capped: Int32Array };
   };
 }
 
@@ -438,9 +496,9 @@ function servingLineItemOf(
   return { sli, input: { item: idx, conjunctions: residual ? RESIDUAL : c.conjunctions!, fit } };
 }
 
-/** The index inputs of line items with frequency caps (input item numbers are offset by `offset`). */
-function cappedInputs(inputs: readonly IndexInput[], lineItems: readonly ServingLineItem[], offset: number) {
-  return inputs.filter((inp) => lineItems[inp.item + offset]!.frequencyCaps.length > 0);
+/** The index inputs of line items with frequency caps (input item numbers are positions in `lineItems`). */
+function cappedInputs(inputs: readonly IndexInput[], lineItems: readonly ServingLineItem[]) {
+  return inputs.filter((inp) => lineItems[inp.item]!.frequencyCaps.length > 0);
 }
 
 /**
@@ -489,34 +547,23 @@ function* buildSteps(
   yield;
   const index = yield* buildIndexSteps(indexKind, inputs, lineItems.length, bounds);
   yield;
-  const capped = cappedInputs(inputs, lineItems, 0);
+  const capped = cappedInputs(inputs, lineItems);
   yield;
   const cappedIndex = yield* buildIndexSteps(indexKind, capped, lineItems.length);
   yield;
   const placements = yield* placementSteps(maps);
-  const staticRankKey = new Float64Array(lineItems.length);
-  const residualFlags = new Uint8Array(lineItems.length);
-  const idHashes = new Uint32Array(lineItems.length);
+  const hot = hotArrays(lineItems);
   const zones = new Map<string, ZoneClock>();
   for (let from = 0; from < lineItems.length; from += STEP_MASK + 1) {
-    fillHot(
-      lineItems,
-      from,
-      Math.min(lineItems.length, from + STEP_MASK + 1),
-      staticRankKey,
-      residualFlags,
-      idHashes,
-      zones,
-    );
+    fillHot(hot, from, Math.min(lineItems.length, from + STEP_MASK + 1), zones);
     yield;
   }
+  // Room for a delta of MAX_DELTA_ITEMS before the first update must replace them.
+  const scratchSize = lineItems.length + MAX_DELTA_ITEMS;
   return {
     seq: source.seq,
     network: source.network,
-    staticRankKey,
-    residualFlags,
-    idHashes,
-    lineItems,
+    lineItems: new LineItemTable(hot, NO_DELTA),
     lineItemById,
     placements,
     excluded,
@@ -530,12 +577,27 @@ function* buildSteps(
       baseIndex: index,
       baseCappedIndex: cappedIndex,
       baseItems: lineItems.length,
-      dead: new Uint8Array(lineItems.length),
+      dead: DeadMarks.none(lineItems.length),
       deltaInputs: [],
+      older: undefined,
       refs: {},
+      scratch: { index: new Int32Array(scratchSize), capped: new Int32Array(scratchSize) },
     },
   };
 }
+
+/** Hot arrays for `lineItems`, to be filled (fillHot). */
+function hotArrays(lineItems: readonly ServingLineItem[]): HotArrays {
+  const n = lineItems.length;
+  return {
+    lineItems,
+    staticRankKey: new Float64Array(n),
+    residualFlags: new Uint8Array(n),
+    idHashes: new Uint32Array(n),
+  };
+}
+
+const NO_DELTA: HotArrays = hotArrays([]);
 
 function* buildIndexSteps(
   kind: IndexKind,
@@ -547,16 +609,9 @@ function* buildIndexSteps(
   return yield* KeyedConjunctionIndex.buildSteps(inputs, itemCount, bounds);
 }
 
-/** Fills the hot arrays for line items [from, to) and adds their zones to `zones`. */
-function fillHot(
-  lineItems: readonly ServingLineItem[],
-  from: number,
-  to: number,
-  staticRankKey: Float64Array,
-  residualFlags: Uint8Array,
-  idHashes: Uint32Array,
-  zones: Map<string, ZoneClock>,
-): Map<string, ZoneClock> {
+/** Fills the hot arrays for line items [from, to) of `hot.lineItems` and adds their zones to `zones`. */
+function fillHot(hot: HotArrays, from: number, to: number, zones: Map<string, ZoneClock>): Map<string, ZoneClock> {
+  const { lineItems, staticRankKey, residualFlags, idHashes } = hot;
   for (let i = from; i < to; i++) {
     const sli = lineItems[i]!;
     const fixed = sli.pricingModel === 'cpm' || sli.pricingModel === 'flat';
@@ -568,40 +623,49 @@ function fillHot(
   return zones;
 }
 
-function buildPlacements(maps: SourceEntities['maps']): Map<string, ServingPlacement> {
-  return runToEnd(placementSteps(maps));
+/** The blocked advertisers of a publisher as a set, one per publisher across the placements built with this function. */
+function blockSets(): (publisher: Publisher | undefined) => ReadonlySet<string> {
+  const sets = new Map<string, ReadonlySet<string>>();
+  return (publisher) => {
+    if (!publisher || publisher.blockedAdvertiserIds.length === 0) return NO_BLOCKS;
+    let set = sets.get(publisher.id);
+    if (!set) {
+      set = new Set(publisher.blockedAdvertiserIds);
+      sets.set(publisher.id, set);
+    }
+    return set;
+  };
+}
+
+function servingPlacementOf(
+  p: Placement,
+  maps: SourceEntities['maps'],
+  blockSetOf: (publisher: Publisher | undefined) => ReadonlySet<string>,
+): ServingPlacement {
+  const site = maps.site.get(p.siteId);
+  const publisher = maps.publisher.get(p.publisherId);
+  const fitKeys = placementFitKeys(p);
+  return {
+    id: p.id,
+    placement: p,
+    site,
+    publisher,
+    active: p.status === 'active' && isActive(site) && isActive(publisher),
+    fitKeys,
+    fitSet: new Set(fitKeys),
+    blockedAdvertisers: blockSetOf(publisher),
+    blockedCategories: publisher?.blockedCategories ?? [],
+    siteCategories: site?.categories ?? [],
+  };
 }
 
 function* placementSteps(maps: SourceEntities['maps']): Generator<void, Map<string, ServingPlacement>, void> {
   const placements = new Map<string, ServingPlacement>();
-  const blockSets = new Map<string, ReadonlySet<string>>();
-  const blockSetOf = (publisher: Publisher | undefined): ReadonlySet<string> => {
-    if (!publisher || publisher.blockedAdvertiserIds.length === 0) return NO_BLOCKS;
-    let set = blockSets.get(publisher.id);
-    if (!set) {
-      set = new Set(publisher.blockedAdvertiserIds);
-      blockSets.set(publisher.id, set);
-    }
-    return set;
-  };
+  const blockSetOf = blockSets();
   let i = 0;
   for (const p of maps.placement.values()) {
     if ((++i & STEP_MASK) === 0) yield;
-    const site = maps.site.get(p.siteId);
-    const publisher = maps.publisher.get(p.publisherId);
-    const fitKeys = placementFitKeys(p);
-    placements.set(p.id, {
-      id: p.id,
-      placement: p,
-      site,
-      publisher,
-      active: p.status === 'active' && isActive(site) && isActive(publisher),
-      fitKeys,
-      fitSet: new Set(fitKeys),
-      blockedAdvertisers: blockSetOf(publisher),
-      blockedCategories: publisher?.blockedCategories ?? [],
-      siteCategories: site?.categories ?? [],
-    });
+    placements.set(p.id, servingPlacementOf(p, maps, blockSetOf));
   }
   return placements;
 }
@@ -610,13 +674,14 @@ function* placementSteps(maps: SourceEntities['maps']): Generator<void, Map<stri
 export const MAX_DELTA_ITEMS = 2_000;
 
 /**
- * The incremental update: line items touched by the changes (directly, or through their campaign,
- * advertiser or creatives) are marked dead in the current index and re-added, if still servable,
- * to a small delta index over the items appended since the last full build. Nothing proportional
- * to the network is copied or rebuilt: entity maps and lookups get a layer over the shared ones
- * (OverlayMap), the big index and the hot arrays' prefix are shared or memcpy'd, and the delta index
- * is rebuilt from the delta's cached inputs. Returns undefined when a full rebuild is due (too many
- * touched items).
+ * The incremental update, in time proportional to the delta, not to the network: line items touched
+ * by the changes (directly, or through their campaign, advertiser or creatives) are marked dead and
+ * re-added, if still servable, after the delta items. Nothing of the network's size is copied,
+ * allocated or rebuilt: the base line items, their hot arrays and the base index are shared with the
+ * snapshot of the last full build; the delta items, their hot arrays, the dead marks (DeadMarks) and
+ * the delta index are rebuilt from the previous delta (O(delta)); entity maps, lookups and placements
+ * get a layer over the shared ones (OverlayMap). Returns undefined when a full rebuild is due (the
+ * delta would pass maxDeltaItems): that rebuild is the compaction, O(network).
  */
 function applyIncrementally(
   snapshot: ServingSnapshot,
@@ -629,13 +694,15 @@ function applyIncrementally(
   const touched = new Set<string>();
   const creatives: string[] = [];
   const owners: string[] = []; // campaigns and advertisers
-  let placementsDirty = false;
+  const placementIds: string[] = [];
+  const parents: string[] = []; // sites and publishers
   for (const ch of changes) {
     if (ch.seq <= snapshot.seq) continue;
     if (ch.kind === 'lineItem') touched.add(ch.id);
     else if (ch.kind === 'creative') creatives.push(ch.id);
     else if (ch.kind === 'campaign' || ch.kind === 'advertiser') owners.push(ch.id);
-    else if (ch.kind === 'placement' || ch.kind === 'site' || ch.kind === 'publisher') placementsDirty = true;
+    else if (ch.kind === 'placement') placementIds.push(ch.id);
+    else if (ch.kind === 'site' || ch.kind === 'publisher') parents.push(ch.id);
   }
   const old = snapshot.layers;
   if (creatives.length + owners.length > 0) {
@@ -650,15 +717,33 @@ function applyIncrementally(
       }
     }
   }
-  const deltaBefore = snapshot.lineItems.length - old.baseItems;
-  if (deltaBefore + touched.size > maxDeltaItems) return undefined;
-  if (touched.size === 0 && !placementsDirty) return { ...snapshot, seq: source.seq, network: source.network, source };
+  const table = snapshot.lineItems;
+  const nb = old.baseItems;
+  if (table.length - nb + touched.size > maxDeltaItems) return undefined;
+  const placements =
+    placementIds.length + parents.length > 0
+      ? updatedPlacements(snapshot, maps, placementIds, parents)
+      : snapshot.placements;
+  if (touched.size === 0) {
+    return {
+      seq: source.seq,
+      network: source.network,
+      lineItems: table,
+      lineItemById: snapshot.lineItemById,
+      placements,
+      excluded: snapshot.excluded,
+      index: snapshot.index,
+      cappedIndex: snapshot.cappedIndex,
+      indexKind: snapshot.indexKind,
+      predictor: snapshot.predictor,
+      targetingZones: snapshot.targetingZones,
+      source,
+      layers: old,
+    };
+  }
 
-  // The line items appended by this update; the array is copied once, at its final size, after the loop.
-  const base = snapshot.lineItems.length;
+  const killed: number[] = [];
   const added: ServingLineItem[] = [];
-  const dead = new Uint8Array(base + touched.size);
-  dead.set(old.dead);
   const byIdSets: [string, ServingLineItem][] = [];
   const byIdDeletes: string[] = [];
   const excludedSets: [string, RejectReason][] = [];
@@ -666,75 +751,83 @@ function applyIncrementally(
   for (const id of touched) {
     const prev = snapshot.lineItemById.get(id);
     if (prev) {
-      dead[prev.idx] = 1;
+      killed.push(prev.idx);
       byIdDeletes.push(id);
     }
     const li = maps.lineItem.get(id);
     if (!li) continue;
-    const r = servingLineItemOf(li, maps, nowMs, base + added.length);
+    const r = servingLineItemOf(li, maps, nowMs, table.length + added.length);
     if (typeof r === 'string') {
       excludedSets.push([id, r]);
       continue;
     }
     added.push(r.sli);
     byIdSets.push([id, r.sli]);
-    newInputs.push({ ...r.input, item: r.input.item - old.baseItems });
+    newInputs.push({ ...r.input, item: r.input.item - nb });
   }
-  const lineItems = snapshot.lineItems.concat(added);
+  // The delta: the previous delta's items and hot arrays, copied (O(delta)), then the added ones.
+  const prevDelta = table.delta;
+  const deltaItems = prevDelta.lineItems.concat(added);
+  const delta = hotArrays(deltaItems);
+  delta.staticRankKey.set(prevDelta.staticRankKey);
+  delta.residualFlags.set(prevDelta.residualFlags);
+  delta.idHashes.set(prevDelta.idHashes);
+  const before = snapshot.targetingZones;
+  const zones = fillHot(delta, prevDelta.lineItems.length, deltaItems.length, new Map(before.map((z) => [z.zone, z])));
+  const lineItems = new LineItemTable(table.base, delta);
   const n = lineItems.length;
-  // The delta index over the live delta items (their inputs are kept, never recompiled).
-  const deltaInputs = old.deltaInputs.filter((inp) => dead[inp.item + old.baseItems] !== 1).concat(newInputs);
+  const dead = old.dead.with(killed, deltaItems.length);
+  // The delta index over the live delta items (their inputs are kept, never recompiled), in two
+  // levels (layers.older): the recent items' index is rebuilt on every update, the older one on a merge.
+  const deltaInputs = old.deltaInputs.filter((inp) => !dead.has(inp.item + nb)).concat(newInputs);
+  let older = old.older;
+  let olderCount = older?.count ?? 0;
+  let recentInputs = deltaInputs.filter((inp) => inp.item >= olderCount);
+  if (recentInputs.length > DELTA_LEVELS.recentItems) {
+    older = deltaLevel(snapshot, deltaInputs, deltaItems, 0, deltaItems.length);
+    olderCount = deltaItems.length;
+    recentInputs = [];
+  }
+  const recent = deltaLevel(
+    snapshot,
+    olderCount === 0 ? recentInputs : recentInputs.map((inp) => ({ ...inp, item: inp.item - olderCount })),
+    deltaItems,
+    olderCount,
+    deltaItems.length,
+  );
+  // The older level minus its dead items, plus the recent one (scratch `out` of delta size: O(delta)).
+  const deltaIndex = older
+    ? new LayeredIndex(older.index, dead, nb, recent.index, olderCount, new Int32Array(deltaItems.length))
+    : recent.index;
+  const cappedDelta = older
+    ? new LayeredIndex(older.capped, dead, nb, recent.capped, olderCount, new Int32Array(deltaItems.length))
+    : recent.capped;
+  const scratch = old.scratch;
+  if (scratch.index.length < n) {
+    // The delta outgrew the buffers (a maxDeltaItems above the default): longer ones, for this and later updates.
+    scratch.index = new Int32Array(n + MAX_DELTA_ITEMS);
+    scratch.capped = new Int32Array(n + MAX_DELTA_ITEMS);
+  }
   const layers: ServingSnapshot['layers'] = {
     baseIndex: old.baseIndex,
     baseCappedIndex: old.baseCappedIndex,
-    baseItems: old.baseItems,
-    dead: dead.subarray(0, n),
+    baseItems: nb,
+    dead,
     deltaInputs,
+    older,
     refs: old.refs,
+    scratch,
   };
-  let index = snapshot.index;
-  let cappedIndex = snapshot.cappedIndex;
-  if (touched.size > 0) {
-    const deltaBounds = new Float64Array(n - old.baseItems);
-    for (let i = old.baseItems; i < n; i++)
-      deltaBounds[i - old.baseItems] = rankBound(lineItems[i]!, snapshot.predictor);
-    const delta = runToEnd(buildIndexSteps(snapshot.indexKind, deltaInputs, n - old.baseItems, deltaBounds));
-    index = new LayeredIndex(old.baseIndex, layers.dead, delta, old.baseItems, n);
-    const cappedDelta = runToEnd(
-      buildIndexSteps(snapshot.indexKind, cappedInputs(deltaInputs, lineItems, old.baseItems), n - old.baseItems),
-    );
-    cappedIndex = new LayeredIndex(old.baseCappedIndex, layers.dead, cappedDelta, old.baseItems, n);
-  }
-  // The hot arrays: the old ones copied (memcpy), the appended items filled.
-  const staticRankKey = new Float64Array(n);
-  staticRankKey.set(snapshot.staticRankKey);
-  const residualFlags = new Uint8Array(n);
-  residualFlags.set(snapshot.residualFlags);
-  const idHashes = new Uint32Array(n);
-  idHashes.set(snapshot.idHashes);
-  const before = snapshot.targetingZones;
-  const zones = fillHot(
-    lineItems,
-    snapshot.lineItems.length,
-    n,
-    staticRankKey,
-    residualFlags,
-    idHashes,
-    new Map(before.map((z) => [z.zone, z])),
-  );
   return {
     seq: source.seq,
     network: source.network,
-    staticRankKey,
-    residualFlags,
-    idHashes,
     lineItems,
     lineItemById: OverlayMap.with(snapshot.lineItemById, byIdSets, byIdDeletes),
-    placements: placementsDirty ? buildPlacements(maps) : snapshot.placements,
+    placements,
     // A touched line item leaves `excluded` unless it is (still) excluded.
     excluded: OverlayMap.with(snapshot.excluded, excludedSets, touched),
-    index,
-    cappedIndex,
+    index: new LayeredIndex(old.baseIndex, dead, 0, deltaIndex, nb, scratch.index),
+    cappedIndex: new LayeredIndex(old.baseCappedIndex, dead, 0, cappedDelta, nb, scratch.capped),
     indexKind: snapshot.indexKind,
     predictor: snapshot.predictor,
     // Zones stay once used until the next full build (a superset only adds unused values to requests).
@@ -742,6 +835,86 @@ function applyIncrementally(
     source,
     layers,
   };
+}
+
+/**
+ * Live recent delta items past which an update merges them into the older level of the delta index
+ * (layers.older): each update rebuilds an index over at most this many; a merge rebuilds one over the
+ * whole delta. Mutable for the tests (as KeyedConjunctionIndex.eagerEntries).
+ */
+export const DELTA_LEVELS = { recentItems: 32 };
+
+/**
+ * The index and capped index of delta positions [from, to) (`inputs` numbered from `from`, live
+ * items only): a level of the delta index.
+ */
+function deltaLevel(
+  snapshot: ServingSnapshot,
+  inputs: readonly IndexInput[],
+  deltaItems: readonly ServingLineItem[],
+  from: number,
+  to: number,
+): { index: ConjunctionIndex; capped: ConjunctionIndex; count: number } {
+  const bounds = new Float64Array(to - from);
+  for (let i = from; i < to; i++) bounds[i - from] = rankBound(deltaItems[i]!, snapshot.predictor);
+  const items = from === 0 ? deltaItems : deltaItems.slice(from, to);
+  return {
+    index: runToEnd(buildIndexSteps(snapshot.indexKind, inputs, to - from, bounds)),
+    capped: runToEnd(buildIndexSteps(snapshot.indexKind, cappedInputs(inputs, items), to - from)),
+    count: to,
+  };
+}
+
+/**
+ * The snapshot's placements with those of the changed placements, sites and publishers rebuilt: a
+ * layer over the shared map (OverlayMap), in proportion to the placements concerned.
+ */
+function updatedPlacements(
+  snapshot: ServingSnapshot,
+  maps: SourceEntities['maps'],
+  placementIds: readonly string[],
+  parents: readonly string[],
+): ReadonlyMap<string, ServingPlacement> {
+  const ids = new Set(placementIds);
+  if (parents.length > 0) {
+    const refs = placementsByParent(snapshot.layers, snapshot.source.maps.placement);
+    for (const id of parents) for (const p of refs.get(id) ?? []) ids.add(p);
+    // Placements changed since the references were taken are in the placement map's layer.
+    if (maps.placement instanceof OverlayMap) {
+      const changed = new Set(parents);
+      for (const [, p] of (maps.placement as OverlayMap<string, Placement>).changed())
+        if (changed.has(p.siteId) || changed.has(p.publisherId)) ids.add(p.id);
+    }
+  }
+  const blockSetOf = blockSets();
+  const sets: [string, ServingPlacement][] = [];
+  const deletes: string[] = [];
+  for (const id of ids) {
+    const p = maps.placement.get(id);
+    if (p) sets.push([id, servingPlacementOf(p, maps, blockSetOf)]);
+    else deletes.push(id);
+  }
+  return OverlayMap.with(snapshot.placements, sets, deletes);
+}
+
+/** Placement ids by site and publisher id (as referencesOf, for placements). */
+function placementsByParent(
+  layers: ServingSnapshot['layers'],
+  placements: ReadonlyMap<string, Placement>,
+): ReadonlyMap<string, readonly string[]> {
+  if (layers.refs.placementsByParent) return layers.refs.placementsByParent;
+  const refs = new Map<string, string[]>();
+  const add = (key: string, id: string) => {
+    const list = refs.get(key);
+    if (list) list.push(id);
+    else refs.set(key, [id]);
+  };
+  for (const p of placements.values()) {
+    add(p.siteId, p.id);
+    add(p.publisherId, p.id);
+  }
+  layers.refs.placementsByParent = refs;
+  return refs;
 }
 
 /**
