@@ -897,6 +897,13 @@ function updatedPlacements(
   return OverlayMap.with(snapshot.placements, sets, deletes);
 }
 
+/** Adds id to the list of key in a map of lists. */
+function appendTo(refs: Map<string, string[]>, key: string, id: string): void {
+  const list = refs.get(key);
+  if (list) list.push(id);
+  else refs.set(key, [id]);
+}
+
 /** Placement ids by site and publisher id (as referencesOf, for placements). */
 function placementsByParent(
   layers: ServingSnapshot['layers'],
@@ -904,11 +911,7 @@ function placementsByParent(
 ): ReadonlyMap<string, readonly string[]> {
   if (layers.refs.placementsByParent) return layers.refs.placementsByParent;
   const refs = new Map<string, string[]>();
-  const add = (key: string, id: string) => {
-    const list = refs.get(key);
-    if (list) list.push(id);
-    else refs.set(key, [id]);
-  };
+  const add = (key: string, id: string) => appendTo(refs, key, id);
   for (const p of placements.values()) {
     add(p.siteId, p.id);
     add(p.publisherId, p.id);
@@ -928,11 +931,7 @@ function referencesOf(
 ): ReadonlyMap<string, readonly string[]> {
   if (layers.refs.byOwner) return layers.refs.byOwner;
   const refs = new Map<string, string[]>();
-  const add = (key: string, id: string) => {
-    const list = refs.get(key);
-    if (list) list.push(id);
-    else refs.set(key, [id]);
-  };
+  const add = (key: string, id: string) => appendTo(refs, key, id);
   for (const li of lineItems.values()) {
     add(li.campaignId, li.id);
     add(li.advertiserId, li.id);
