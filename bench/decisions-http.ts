@@ -35,10 +35,11 @@
  * The heap of a 100k-line-item snapshot and its rebuild time are printed by bench/selection.ts.
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { processCpuMs, threadCpuMs } from './proc-cpu.ts';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const LINE_ITEMS = Number(process.env.BENCH_LINE_ITEMS ?? 1000);
@@ -478,32 +479,6 @@ async function loopMaxMs(port: number): Promise<number> {
   return m ? Number(m[1]) * 1000 : Number.NaN;
 }
 
-/** CPU time (user + system) a process has used, in ms, from /proc (clock ticks of 10 ms); NaN elsewhere. */
-function cpuMs(pid: number): number {
-  try {
-    const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-    return (Number(fields[11]) + Number(fields[12])) * 10;
-  } catch {
-    return Number.NaN;
-  }
-}
-/** CPU ms per thread of a process (libuv pool threads, V8 GC helpers, PGlite's worker...), from /proc. */
-function threadCpuMs(pid: number): Map<string, number> {
-  const out = new Map<string, number>();
-  try {
-    for (const tid of readdirSync(`/proc/${pid}/task`)) {
-      const stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-      const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-      const fields = stat.slice(stat.lastIndexOf(') ') + 2).split(' ');
-      // Node names most of its threads "node": the main thread by its role, the rest by thread id.
-      const key = tid === String(pid) ? `${name}(main)` : `${name}#${tid}`;
-      out.set(key, (Number(fields[11]) + Number(fields[12])) * 10);
-    }
-  } catch {
-    // the process or a thread went away: what was read so far
-  }
-  return out;
-}
 /** "name µs, ..." per answered request between two threadCpuMs readings, largest first. */
 function threadBreakdown(before: Map<string, number>, after: Map<string, number>, served: number): string {
   return [...after]
@@ -638,12 +613,12 @@ if (LATENCY) {
   for (let round = 0; round < ROUNDS; round++) {
     for (const t of targets) {
       const rate = rates.get(t.topology)!;
-      const cpu0 = [cpuMs(t.servingPid), cpuMs(t.pid)];
+      const cpu0 = [processCpuMs(t.servingPid), processCpuMs(t.pid)];
       const threads0 = THREADS ? [threadCpuMs(t.servingPid), threadCpuMs(t.pid)] : [];
       const m = await runOlgen(t.port, rate, LATENCY_SECONDS, t.latencyFile);
       // CPU per answered request (warm-up and drain included, so a little high): less noisy than latencies.
       const served = m.issued - m.unfinished;
-      const perReq = (i: number, pid: number) => (((cpuMs(pid) - cpu0[i]!) / served) * 1000).toFixed(0);
+      const perReq = (i: number, pid: number) => (((processCpuMs(pid) - cpu0[i]!) / served) * 1000).toFixed(0);
       const cpu =
         t.servingPid !== t.pid
           ? `CPU µs/request: worker ${perReq(0, t.servingPid)}, primary ${perReq(1, t.pid)}`
@@ -656,9 +631,9 @@ if (LATENCY) {
           ),
         );
       }
-      const bareCpu0 = cpuMs(bare.pid);
+      const bareCpu0 = processCpuMs(bare.pid);
       const b = await runOlgen(bare.port, rate, LATENCY_SECONDS, bareFile);
-      const bareCpu = (((cpuMs(bare.pid) - bareCpu0) / (b.issued - b.unfinished)) * 1000).toFixed(0);
+      const bareCpu = (((processCpuMs(bare.pid) - bareCpu0) / (b.issued - b.unfinished)) * 1000).toFixed(0);
       lat.get(t.topology)!.marquee.push(m);
       lat.get(t.topology)!.bare.push(b);
       console.log(

@@ -36,6 +36,7 @@ import { freePort, type MarqueeProcess, startMarquee } from '../apps/server/src/
 import { createTrackingNetwork, report, signIn } from '../apps/server/src/testing/tracking-network.ts';
 import { UrlSigner } from '../packages/tracking/src/url-signer.ts';
 import { benchClaims } from './bench-claims.ts';
+import { processCpuMs } from './proc-cpu.ts';
 
 const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 3);
 const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 8);
@@ -249,12 +250,7 @@ const LABEL: Record<Line, string> = {
   before: 'Marquee BENCH_BEFORE tree, distinct',
 };
 /** CPU seconds (user + system, all threads) a process has used so far. */
-const TICK = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
-function cpuSeconds(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const f = stat.slice(stat.lastIndexOf(')') + 2).split(' '); // fields from the 3rd (state) on
-  return (Number(f[11]) + Number(f[12])) / TICK; // utime, stime: fields 14 and 15
-}
+const cpuSeconds = (pid: number): number => processCpuMs(pid) / 1000;
 // BENCH_BEFORE_FIRST=1: the other tree's round before this tree's (to see whether the order matters).
 const beforeFirst = process.env['BENCH_BEFORE_FIRST'] === '1';
 const lines: Line[] = [
