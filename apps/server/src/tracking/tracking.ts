@@ -244,30 +244,64 @@ function dedupClaimOf(e: TrackingEvent, ttlMs: number, conversionDedupMs: number
 }
 
 /**
- * The decisions' `request` events of one event-loop turn, appended to the log as ONE batch at the end of the
- * turn (setImmediate) instead of one append per decision: one pending append, one promise and one result per
- * turn. Each stays an event of its own in the log. Not money: never delays a decision; a failed append is
- * counted (and logged), not retried. `flush()` appends what is pending now (before another append, and on close).
+ * The decisions' `request` events, gathered for up to `flushAfterMs` (default 50 ms) and appended to the log as
+ * ONE batch instead of one append per decision: one pending append, one promise and one result per batch. Each
+ * stays an event of its own in the log. Not money: never delays a decision; a failed append is counted (and
+ * logged), not retried. `flush()` appends what is pending now (before another append, and on close).
+ *
+ * Why a window and not the end of the turn: the embedded log starts a group commit as soon as one is pending,
+ * so one append per turn under a steady load meant a write and an fdatasync per decision or two, on the
+ * libuv pool (~220 µs of CPU per decision at 1,000/s, more than a bare server's whole answer; docs/performance.md,
+ * "Request events: one append per 50 ms"). The cost of the window: a crash loses the request events of its
+ * last 50 ms (fill-rate counts only; a decision was never acknowledged on its request event being durable), and
+ * they reach the reports 50 ms later. Any money event appended meanwhile carries them first (the log view
+ * flushes), so the log keeps its order.
  */
 export class RequestEventBatcher {
   private pending: TrackingEvent[] = [];
-  private scheduled = false;
+  private timer: NodeJS.Timeout | undefined;
+  private immediate: NodeJS.Immediate | undefined;
+  private readonly flushAfterMs: number;
+  private readonly maxPending: number;
 
   constructor(
     private readonly log: EventLog,
     private readonly report: { stored(n: number): void; lost(n: number, err: unknown): void },
-  ) {}
+    options: {
+      /** How long request events may wait for the next ones (0: until the end of the turn). Default 50 ms. */
+      readonly flushAfterMs?: number;
+      /** Append at once when this many are pending. Default 4,096. */
+      readonly maxPending?: number;
+    } = {},
+  ) {
+    this.flushAfterMs = options.flushAfterMs ?? 50;
+    this.maxPending = options.maxPending ?? 4096;
+  }
 
   add(record: DecisionRecord): void {
     if (record.placements.length === 0) return;
     pushRequestEvents(record, this.pending);
-    if (!this.scheduled) {
-      this.scheduled = true;
-      setImmediate(this.flushTurn);
+    if (this.pending.length >= this.maxPending) {
+      this.flush();
+    } else if (this.timer === undefined && this.immediate === undefined) {
+      if (this.flushAfterMs > 0) {
+        this.timer = setTimeout(this.flushLater, this.flushAfterMs);
+        this.timer.unref();
+      } else {
+        this.immediate = setImmediate(this.flushLater);
+      }
     }
   }
 
   flush(): void {
+    if (this.timer !== undefined) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+    if (this.immediate !== undefined) {
+      clearImmediate(this.immediate);
+      this.immediate = undefined;
+    }
     const events = this.pending;
     if (events.length === 0) return;
     this.pending = [];
@@ -284,8 +318,9 @@ export class RequestEventBatcher {
     );
   }
 
-  private readonly flushTurn = (): void => {
-    this.scheduled = false;
+  private readonly flushLater = (): void => {
+    this.timer = undefined;
+    this.immediate = undefined;
     this.flush();
   };
 }
