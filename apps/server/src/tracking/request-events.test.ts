@@ -32,7 +32,11 @@ describe('RequestEventBatcher', () => {
   it("with flushAfterMs 0, appends one turn's request events as one batch, each an event of its own, in decision order", async () => {
     const { log, appends } = fakeLog();
     const stored: number[] = [];
-    const batcher = new RequestEventBatcher(log, { stored: (n) => stored.push(n), lost: () => {} }, { flushAfterMs: 0 });
+    const batcher = new RequestEventBatcher(
+      log,
+      { stored: (n) => stored.push(n), lost: () => {} },
+      { flushAfterMs: 0 },
+    );
     batcher.add(record(['a', 'b'], 'u1'));
     batcher.add(record(['c'], 'u2'));
     expect(appends).toHaveLength(0); // never during the decision
