@@ -4,11 +4,14 @@
  * event-loop turn (setImmediate between turns), the way a busy server handles a burst of requests:
  *
  *   baseline: one append per decision (encodeEvents of its events, then log.append), as before 2026-11-27 19:40;
- *   batched:  RequestEventBatcher (apps/server/src/tracking/tracking.ts): the turn's events in one append.
+ *   per turn: RequestEventBatcher with flushAfterMs 0: the turn's events in one append (as before 2026-11-27 22:00);
+ *   50 ms:    RequestEventBatcher as the app runs it (apps/server/src/tracking/tracking.ts): one append per 50 ms.
  *
- * Each round waits for its appends to be durable.
+ * Each round waits for its appends to be durable. With gapMs > 0 the turns are paced (a timer of gapMs between
+ * them), like a server at a steady rate, where the log's group commits no longer merge by themselves.
  *
- *   node --import tsx bench/request-events.ts [rounds=9] [decisions=20000] [perTurn=8]
+ *   node --import tsx bench/request-events.ts [rounds=9] [decisions=20000] [perTurn=8] [gapMs=0]
+ *   node --import tsx bench/request-events.ts 5 4000 1 1      # one decision per ~1 ms, as at 1,000 req/s
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -21,6 +24,7 @@ import { loadAverage, median } from './cpu-rounds.ts';
 const ROUNDS = Number(process.argv[2] ?? 9);
 const N = Number(process.argv[3] ?? 20_000);
 const PER_TURN = Number(process.argv[4] ?? 8);
+const GAP_MS = Number(process.argv[5] ?? 0);
 
 const dir = mkdtempSync(join(tmpdir(), 'marquee-bench-request-events-'));
 const log = await FileEventLog.open({ dir });
@@ -49,12 +53,13 @@ const record = (i: number): DecisionRecord => ({
 });
 
 const turn = () => new Promise<void>((r) => setImmediate(r));
+const gap = () => (GAP_MS > 0 ? new Promise<void>((r) => setTimeout(r, GAP_MS)) : turn());
 
 async function run(onDecision: (r: DecisionRecord) => void, settle: () => Promise<unknown>): Promise<number> {
   const t0 = process.cpuUsage();
   for (let i = 0; i < N; i++) {
     onDecision(record(i));
-    if ((i + 1) % PER_TURN === 0) await turn();
+    if ((i + 1) % PER_TURN === 0) await gap();
   }
   await turn();
   await settle();
@@ -72,23 +77,34 @@ const settleBaseline = async () => {
   await Promise.all(pending);
   pending = [];
 };
-const batcher = new RequestEventBatcher(log, { stored: () => {}, lost: () => {} });
+const perTurn = new RequestEventBatcher(log, { stored: () => {}, lost: () => {} }, { flushAfterMs: 0 });
+const windowed = new RequestEventBatcher(log, { stored: () => {}, lost: () => {} });
 const marker: TrackingEvent[] = [];
 pushRequestEvents(record(0), marker);
-const settleBatched = async () => {
+const settleBatched = (b: RequestEventBatcher) => async () => {
   await turn();
+  b.flush();
   // Every append of the round is durable once one made after them is (groups commit in order).
   await log.append(encodeEvents(marker));
 };
 
-const times: Record<string, number[]> = { 'baseline: one append per decision': [], batched: [] };
-await run(baseline, settleBaseline);
-await run((r) => batcher.add(r), settleBatched);
-for (let round = 0; round < ROUNDS; round++) {
-  times['baseline: one append per decision']!.push(await run(baseline, settleBaseline));
-  times.batched!.push(await run((r) => batcher.add(r), settleBatched));
+const cases: [string, (r: DecisionRecord) => void, () => Promise<unknown>][] = [
+  ['no request events (the loop and its pacing alone)', () => {}, async () => {}],
+  ['baseline: one append per decision', baseline, settleBaseline],
+  ['per turn (flushAfterMs 0)', (r) => perTurn.add(r), settleBatched(perTurn)],
+  ['50 ms window (the default)', (r) => windowed.add(r), settleBatched(windowed)],
+];
+const times: Record<string, number[]> = {};
+for (const [name, add, settle] of cases) {
+  times[name] = [];
+  await run(add, settle);
 }
-console.log(`${N} decisions, ${PER_TURN} per turn, ${ROUNDS} rounds; load average ${loadAverage()}`);
+for (let round = 0; round < ROUNDS; round++) {
+  for (const [name, add, settle] of cases) times[name]!.push(await run(add, settle));
+}
+console.log(
+  `${N} decisions, ${PER_TURN} per turn, ${GAP_MS ? `${GAP_MS} ms between turns` : 'turns back to back'}, ${ROUNDS} rounds; load average ${loadAverage()}`,
+);
 for (const [name, xs] of Object.entries(times)) {
   console.log(`${name}: CPU µs/decision median ${median(xs).toFixed(2)}, min ${Math.min(...xs).toFixed(2)}`);
 }
