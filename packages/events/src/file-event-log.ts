@@ -20,9 +20,9 @@ export interface FileEventLogOptions {
   /** Rotate to a new segment once the current one would exceed this (default 64 MiB). */
   readonly segmentBytes?: number;
   /**
-   * Extra time an append waits for others to share its write and fsync (default 0). Even at 0, appends
+   * Extra time an append waits for others to share its synchronized write (default 0). Even at 0, appends
    * made in the same event-loop turn share one commit, and so do all appends arriving while a commit's
-   * fsync is in flight (the next group starts right after it): the group size follows the load.
+   * write is in flight (the next group starts right after it): the group size follows the load.
    */
   readonly groupCommitMs?: number;
   /** Commit at once, without waiting groupCommitMs, when this many bytes are pending (default 4 MiB). */
@@ -64,7 +64,7 @@ export interface FileEventLogStats {
 
 interface Segment {
   readonly index: number;
-  /** Durable bytes (for the active segment: up to the last fsync). */
+  /** Durable bytes (for the active segment: up to the last group commit). */
   size: number;
 }
 
@@ -208,7 +208,7 @@ export class FileEventLog implements EventLog {
     return new Promise<AppendResult>((resolve, reject) => {
       this.pending.push({ events, resolve, reject });
       this.pendingBytes += bytes;
-      if (this.flushing) return; // the running flush loop takes it next, right after its fsync
+      if (this.flushing) return; // the running flush loop takes it next, right after its write
       if (this.pendingBytes >= this.groupCommitBytes) {
         void this.flushLoop();
       } else if (this.scheduled === undefined) {
