@@ -22,9 +22,11 @@
  *   BENCH_NODE_ARGS='--max-semi-space-size=64' ...   # extra node flags for the Marquee process
  *   BENCH_BEFORE=/tmp/before ...   # A/B: also a Marquee started from that tree (a copy of the repo at another
  *                                  # commit, with its own node_modules), measured in the same rounds (distinct);
- *                                  # BENCH_BEFORE_FIRST=1 runs it before this tree's Marquee in each round
+ *                                  # BENCH_BEFORE_FIRST=1 runs it before this tree's Marquee in each round;
+ *                                  # BENCH_BEFORE_NODE_ARGS='...': its node flags (default BENCH_NODE_ARGS)
+ *   BENCH_THREADS=1 ...   # per round: p99, CPU µs per hit of each server thread, fdatasync and pwrite calls/s (perf)
  *
- * Each line also prints the server's CPU time per answered request (utime + stime of the whole process, from
+ * Each round's line also prints wrk's p99 and the server's CPU time per answered request (utime + stime of the whole process, from
  * /proc/<pid>/stat, over each wrk run, divided by the requests wrk got answers to; median of the rounds).
  */
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
@@ -36,7 +38,7 @@ import { freePort, type MarqueeProcess, startMarquee } from '../apps/server/src/
 import { createTrackingNetwork, report, signIn } from '../apps/server/src/testing/tracking-network.ts';
 import { UrlSigner } from '../packages/tracking/src/url-signer.ts';
 import { benchClaims } from './bench-claims.ts';
-import { processCpuMs } from './proc-cpu.ts';
+import { processCpuMs, threadCpuMs } from './proc-cpu.ts';
 
 const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 3);
 const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 8);
@@ -88,7 +90,15 @@ if (BEFORE) {
   const mod = (await import(join(BEFORE, 'apps/server/src/testing/marquee-process.ts'))) as {
     startMarquee: typeof startMarquee;
   };
-  before = await mod.startMarquee(marqueeEnv('before'), 90_000, nodeArgs);
+  // BENCH_BEFORE_NODE_ARGS: node flags of the other tree's Marquee instead of BENCH_NODE_ARGS (an A/B of flags).
+  const beforeArgs = process.env['BENCH_BEFORE_NODE_ARGS'];
+  before = await mod.startMarquee(
+    marqueeEnv('before'),
+    90_000,
+    beforeArgs === undefined
+      ? nodeArgs
+      : [...(CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', CPU_PROF] : []), ...beforeArgs.split(' ').filter(Boolean)],
+  );
   children.push(before.child);
   beforeNetwork = await createTrackingNetwork(
     await signIn(before.url, 'admin@localhost', 'bench-admin-password'),
@@ -202,6 +212,8 @@ end
 
 interface WrkResult {
   rps: number;
+  /** 99th percentile latency in ms (wrk --latency). */
+  p99: number;
   /** Requests answered during the run. */
   requests: number;
   errors: number;
@@ -216,6 +228,7 @@ function wrk(port: number, file: string, connections: number, seconds = SECONDS)
       `-d${seconds}s`,
       '--timeout',
       '10s',
+      '--latency',
       '-s',
       LUA,
       `http://127.0.0.1:${port}/`,
@@ -227,7 +240,9 @@ function wrk(port: number, file: string, connections: number, seconds = SECONDS)
   const rps = Number(/Requests\/sec:\s+([\d.]+)/.exec(out)?.[1] ?? 0);
   const requests = Number(/(\d+) requests in/.exec(out)?.[1] ?? 0);
   const non2xx = Number(/Non-2xx or 3xx responses:\s+(\d+)/.exec(out)?.[1] ?? 0);
-  return { rps, requests, errors: non2xx, socketErrors: /Socket errors:[^\n]*/.exec(out)?.[0] ?? '' };
+  const p99m = /\n\s+99%\s+([\d.]+)(us|ms|s)/.exec(out);
+  const p99 = p99m ? Number(p99m[1]) * (p99m[2] === 'us' ? 0.001 : p99m[2] === 's' ? 1000 : 1) : Number.NaN;
+  return { rps, p99, requests, errors: non2xx, socketErrors: /Socket errors:[^\n]*/.exec(out)?.[0] ?? '' };
 }
 const note = (what: string, r: WrkResult) => {
   if (r.errors) console.log(`  (${what}: ${r.errors} non-2xx answers)`);
@@ -273,27 +288,83 @@ const results = new Map<number, Record<Line, number[]>>();
 /** CPU µs per answered request, per line and round. */
 const cpuPerHit = new Map<number, Record<Line, number[]>>();
 const empty = (): Record<Line, number[]> => ({ bare: [], durable: [], distinct: [], duplicates: [], before: [] });
+/**
+ * BENCH_THREADS=1: per round, CPU µs per hit of each thread of the server, and its fdatasync and pwrite calls per
+ * second (perf: a group commit is one pwrite, plus an fdatasync unless the log's file is opened O_DSYNC).
+ */
+const THREADS = process.env['BENCH_THREADS'] === '1';
+const details: string[] = [];
+/** "name µs, ..." per answered request between two threadCpuMs readings, largest first. */
+function threadBreakdown(before: Map<string, number>, after: Map<string, number>, served: number): string {
+  return [...after]
+    .map(([name, t]) => [name, ((t - (before.get(name) ?? 0)) / Math.max(1, served)) * 1000] as const)
+    .filter(([, us]) => us >= 1)
+    .sort((a, b) => b[1] - a[1])
+    .map(([name, us]) => `${name} ${us.toFixed(0)}`)
+    .join(', ');
+}
+/**
+ * Counts a process's fdatasync calls with `perf stat` (syscall tracepoints: needs root or a low
+ * perf_event_paranoid) until the returned function is called; {} when perf is not there.
+ */
+function startSyscallCount(pid: number): () => Promise<{ fdatasync?: number; pwrite?: number }> {
+  const out = join(work, `perf-${pid}-${randomBytes(3).toString('hex')}.txt`);
+  const events = 'syscalls:sys_enter_fdatasync,syscalls:sys_enter_pwrite64';
+  const child = spawn('perf', ['stat', '-x,', '-o', out, '-e', events, '-p', String(pid)], { stdio: 'ignore' });
+  child.on('error', () => {});
+  return async () => {
+    if (child.exitCode === null && child.pid !== undefined) {
+      const exited = new Promise<void>((r) => child.once('exit', () => r()));
+      child.kill('SIGINT');
+      await exited;
+    }
+    try {
+      const text = readFileSync(out, 'utf8');
+      const count = (name: string) => {
+        const m = new RegExp(`^(\\d+),,syscalls:sys_enter_${name}`, 'm').exec(text);
+        return m ? Number(m[1]) : undefined;
+      };
+      return { fdatasync: count('fdatasync'), pwrite: count('pwrite64') };
+    } catch {
+      return {};
+    }
+  };
+}
 console.log(`load average before: ${readFileSync('/proc/loadavg', 'utf8').trim()}`);
 for (const line of lines) wrk(portOf(line), fileFor(line), 32, 2); // warm-up
 for (const connections of CONCURRENCIES) {
   const res = empty();
   const cpu = empty();
+  const p99 = empty();
   results.set(connections, res);
   cpuPerHit.set(connections, cpu);
   for (let r = 0; r < ROUNDS; r++) {
     for (const line of lines) {
       const file = fileFor(line);
       const pid = pids[line]!;
+      const threads0 = THREADS ? threadCpuMs(pid) : undefined;
+      const syscalls = THREADS ? startSyscallCount(pid) : undefined;
       const cpu0 = cpuSeconds(pid);
       const out = wrk(portOf(line), file, connections);
       cpu[line].push(((cpuSeconds(pid) - cpu0) * 1e6) / Math.max(1, out.requests));
       note(`${line}, -c${connections}`, out);
       res[line].push(out.rps);
+      p99[line].push(out.p99);
+      if (threads0) {
+        const calls = await syscalls!();
+        const per = (n: number | undefined) => (n === undefined ? '?' : (n / SECONDS).toFixed(0));
+        details.push(
+          `  ${line} -c${connections}: p99 ${out.p99.toFixed(1)} ms; fdatasync/s ${per(calls.fdatasync)}, ` +
+            `pwrite/s ${per(calls.pwrite)}; ` +
+            `threads, CPU µs/hit: ${threadBreakdown(threads0, threadCpuMs(pid), out.requests)}`,
+        );
+      }
     }
     console.log(
-      `-c${connections} round ${r + 1}: ${lines.map((l) => `${l} ${fmt(res[l].at(-1)!)} (${cpu[l].at(-1)!.toFixed(1)} µs)`).join('  ')} req/s (CPU/hit)` +
+      `-c${connections} round ${r + 1}: ${lines.map((l) => `${l} ${fmt(res[l].at(-1)!)} (${cpu[l].at(-1)!.toFixed(1)} µs, p99 ${p99[l].at(-1)!.toFixed(1)} ms)`).join('  ')} req/s (CPU/hit, p99)` +
         `  (load ${readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ')})`,
     );
+    for (const d of details.splice(0)) console.log(d);
   }
 }
 console.log(`\nimpression pixel, wrk -t1, ${ROUNDS}x${SECONDS} s per server and concurrency, medians\n`);

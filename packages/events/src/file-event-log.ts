@@ -20,9 +20,9 @@ export interface FileEventLogOptions {
   /** Rotate to a new segment once the current one would exceed this (default 64 MiB). */
   readonly segmentBytes?: number;
   /**
-   * Extra time an append waits for others to share its write and fsync (default 0). Even at 0, appends
+   * Extra time an append waits for others to share its synchronized write (default 0). Even at 0, appends
    * made in the same event-loop turn share one commit, and so do all appends arriving while a commit's
-   * fsync is in flight (the next group starts right after it): the group size follows the load.
+   * write is in flight (the next group starts right after it): the group size follows the load.
    */
   readonly groupCommitMs?: number;
   /** Commit at once, without waiting groupCommitMs, when this many bytes are pending (default 4 MiB). */
@@ -64,7 +64,7 @@ export interface FileEventLogStats {
 
 interface Segment {
   readonly index: number;
-  /** Durable bytes (for the active segment: up to the last fsync). */
+  /** Durable bytes (for the active segment: up to the last group commit). */
   size: number;
 }
 
@@ -119,8 +119,8 @@ export async function createFileEventLog(options: FileEventLogOptions): Promise<
 
 /**
  * The embedded event log: append-only segment files of CRC-checked records, written with group commit
- * (every append of a few milliseconds goes out in one write covered by one fdatasync, and all their
- * promises resolve after it). See docs/concepts/event-log.md.
+ * (every append of a few milliseconds goes out in one synchronized write, O_DSYNC: durable when it returns, like
+ * a write + fdatasync, and all their promises resolve after it). See docs/concepts/event-log.md.
  */
 export class FileEventLog implements EventLog {
   private pending: PendingAppend[] = [];
@@ -185,7 +185,7 @@ export class FileEventLog implements EventLog {
         }
       }
       const active = segments.at(-1)!;
-      const writer = await fsp.open(path.join(dir, segmentName(active.index)), 'r+');
+      const writer = await openWriter(dir, active.index);
       return new FileEventLog(dir, options, segments, writer, recovery);
     } catch (err) {
       await releaseLock(dir);
@@ -208,7 +208,7 @@ export class FileEventLog implements EventLog {
     return new Promise<AppendResult>((resolve, reject) => {
       this.pending.push({ events, resolve, reject });
       this.pendingBytes += bytes;
-      if (this.flushing) return; // the running flush loop takes it next, right after its fsync
+      if (this.flushing) return; // the running flush loop takes it next, right after its write
       if (this.pendingBytes >= this.groupCommitBytes) {
         void this.flushLoop();
       } else if (this.scheduled === undefined) {
@@ -401,13 +401,17 @@ export class FileEventLog implements EventLog {
         last: filePosition(active.index, base + last),
       };
     }
+    // The writer is opened with O_DSYNC: each write returns once its data and the new file size are durable, as
+    // if followed by an fdatasync. Performance: one thread-pool round trip and one syscall per group instead of a
+    // write and then an fdatasync (each a hop to the pool and back to the event loop, which delays the answers
+    // of the group and the start of the next commit on a loaded machine).
     let written = 0;
     while (written < bytes) {
       const { bytesWritten } = await this.writer.write(buf, written, bytes - written, base + written);
       written += bytesWritten;
     }
-    // fdatasync also persists the new file size, which is what reading the data back needs.
-    await this.writer.datasync();
+    // Without O_DSYNC (not a POSIX system): fdatasync, which also persists the new file size.
+    if (WRITER_FLAGS === 'r+') await this.writer.datasync();
     active.size = base + bytes;
     this.counters.groups++;
     this.counters.events += events;
@@ -431,7 +435,7 @@ export class FileEventLog implements EventLog {
   private async rotate(): Promise<Segment> {
     const index = this.segments.at(-1)!.index + 1;
     await createSegmentFile(this.dir, index);
-    const writer = await fsp.open(path.join(this.dir, segmentName(index)), 'r+');
+    const writer = await openWriter(this.dir, index);
     await this.writer.close(); // already fsync'd by its last group commit
     this.writer = writer;
     const segment: Segment = { index, size: HEADER };
@@ -443,6 +447,15 @@ export class FileEventLog implements EventLog {
     for (const s of this.segments) if (s.index >= index) return s;
     return undefined;
   }
+}
+
+/** Read-write, every write synchronized like write + fdatasync (O_DSYNC), where the platform has it. */
+const WRITER_FLAGS: number | 'r+' =
+  fs.constants.O_DSYNC === undefined ? 'r+' : fs.constants.O_RDWR | fs.constants.O_DSYNC;
+
+/** The active segment's write handle (the file exists: createSegmentFile). */
+function openWriter(dir: string, index: number): Promise<FileHandle> {
+  return fsp.open(path.join(dir, segmentName(index)), WRITER_FLAGS);
 }
 
 /** Creates a segment with its magic, durable including its directory entry. */
