@@ -51,6 +51,8 @@ function comparable(line: Record<string, unknown>): Record<string, unknown> {
   const { time: _t, responseTime: _r, pid: _p, hostname: _h, ...rest } = line;
   const req = rest['req'] as Record<string, unknown> | undefined;
   if (req) rest['req'] = { ...req, remotePort: undefined };
+  const err = rest['err'] as Record<string, unknown> | undefined;
+  if (err) rest['err'] = { ...err, stack: undefined };
   return rest;
 }
 
@@ -254,6 +256,24 @@ describe('decision fast path', () => {
     for (const body of ['{"placements":', '{"placements":[{"id":"p"}],"__proto__":{"x":1}}']) {
       const { tookIt } = await twins(body, { 'content-type': 'text/plain' });
       expect(tookIt, body).toBe(true);
+    }
+  });
+
+  it('a failing decision: 500 MQ_ERR_INTERNAL, logged as an unexpected error, as Fastify', async () => {
+    const service = servingOf(t.app).service;
+    const decide = service.decide;
+    service.decide = async () => {
+      throw new Error('decision store away');
+    };
+    try {
+      const logFrom = logs.lines.length;
+      const { fast, tookIt } = await twins(valid(), json);
+      expect(tookIt).toBe(true);
+      expect(fast.status).toBe(500);
+      expect(JSON.parse(fast.body.toString('utf8')).code).toBe('MQ_ERR_INTERNAL');
+      expect(logs.lines.slice(logFrom).some((l) => l['msg'] === 'unexpected error')).toBe(true);
+    } finally {
+      service.decide = decide;
     }
   });
 
