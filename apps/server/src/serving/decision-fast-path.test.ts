@@ -8,6 +8,7 @@
 import { request } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
+import { mulberry32 } from '@marquee/decision';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { metricsOf, servingOf } from '../app.ts';
@@ -275,6 +276,54 @@ describe('decision fast path', () => {
     } finally {
       service.decide = decide;
     }
+  });
+
+  it('200 mutated bodies (seeded): the same answers as through Fastify', async () => {
+    const rng = mulberry32(20261127);
+    const pick = <T>(xs: readonly T[]): T => xs[Math.floor(rng() * xs.length)]!;
+    const pieces = [
+      '"',
+      '{',
+      '}',
+      '[',
+      ']',
+      ',',
+      ':',
+      '\\',
+      '__proto__',
+      'constructor',
+      'prototype',
+      '-1',
+      '1e999',
+      'null',
+      ' ',
+    ];
+    const seeds = [
+      valid(),
+      JSON.stringify({
+        placements: [{ id: w.placements.b, count: 3 }],
+        kv: { a: 'b', c: ['d'] },
+        consent: { gdpr: true },
+      }),
+      JSON.stringify({ placements: [{ id: w.placements.cpc }], site: { page: 'https://x.example', keywords: ['k'] } }),
+    ];
+    const statuses = new Set<number>();
+    for (let i = 0; i < 200; i++) {
+      let body = pick(seeds);
+      for (let edits = 1 + Math.floor(rng() * 3); edits > 0; edits--) {
+        const at = Math.floor(rng() * (body.length + 1));
+        const op = rng();
+        if (op < 0.4) body = body.slice(0, at) + pick(pieces) + body.slice(at);
+        else if (op < 0.8) body = body.slice(0, at) + body.slice(at + 1 + Math.floor(rng() * 4));
+        else body = body.slice(0, at);
+      }
+      if (body.length === 0) continue;
+      const { fast, tookIt } = await twins(body, pick([json, { 'content-type': 'text/plain' }]));
+      expect(fast.status, body).toBeLessThan(500);
+      expect(tookIt, body).toBe(true);
+      statuses.add(fast.status);
+    }
+    expect([...statuses].sort()).toEqual([200, 400]);
   });
 
   it('bytes that are not UTF-8 decode as Fastify decodes them', async () => {
