@@ -15,6 +15,7 @@ import { metricsOf, servingOf } from '../app.ts';
 import { fastPathTaken } from '../http/fast-path.ts';
 import { createTestApp, type TestApp } from '../testing/test-app.ts';
 import { seedWorld, testClock, type World } from '../tracking/tracking-world.ts';
+import { DecisionRouteHolder } from './decision-fast-path.ts';
 import { DECISION_BODY_LIMIT } from './serving-routes.ts';
 
 const UA = 'decision-fast-path-test/1.0';
@@ -358,5 +359,30 @@ describe('decision fast path', () => {
     const fast = await viaSocket('x'.repeat(DECISION_BODY_LIMIT + 1), json);
     expect(fast.status).toBe(413);
     expect(JSON.parse(fast.body.toString('utf8')).code).toBe('MQ_ERR_BODY_TOO_LARGE');
+  });
+});
+
+describe('DecisionRouteHolder', () => {
+  it('stays off (Fastify serves every request) when the route gains what the fast path does not reproduce', () => {
+    const schema = { body: { type: 'object' }, response: { 200: { type: 'object' } } };
+    const cases: [object | undefined, string][] = [
+      [undefined, 'route not found'],
+      [{ schema, bodyLimit: DECISION_BODY_LIMIT, onRequest: [() => {}] }, 'route-level onRequest hook'],
+      [{ schema, bodyLimit: DECISION_BODY_LIMIT, preHandler: () => {} }, 'route-level preHandler hook'],
+      [{ schema, bodyLimit: DECISION_BODY_LIMIT, validatorCompiler: () => {} }, 'route-level compilers'],
+      [
+        { schema: { ...schema, body: { content: {} } }, bodyLimit: DECISION_BODY_LIMIT },
+        'per-content-type body schema',
+      ],
+    ];
+    for (const [routeOptions, reason] of cases) {
+      const holder = new DecisionRouteHolder();
+      const told: string[] = [];
+      holder.onOff = (r) => told.push(r);
+      holder.routeOptions = routeOptions;
+      holder.compile({} as never);
+      expect(holder.code).toBeUndefined();
+      expect(told).toEqual([reason]);
+    }
   });
 });

@@ -84,10 +84,14 @@ export class DecisionRouteHolder {
   code: DecisionRouteCode | undefined;
   reason: string | undefined;
 
+  /** Told why, when the route cannot be served by the fast path (installDecisionFastPath logs it). */
+  onOff: ((reason: string) => void) | undefined;
+
   compile(instance: App): void {
     const compiled = compileDecisionRoute(instance, this.routeOptions);
     this.code = typeof compiled === 'string' ? undefined : compiled;
     this.reason = typeof compiled === 'string' ? compiled : undefined;
+    if (this.reason !== undefined) this.onOff?.(this.reason);
   }
 }
 
@@ -395,9 +399,7 @@ export function installDecisionFastPath(
     app.log.warn('decision fast path off: Fastify state not readable');
     return;
   }
-  app.addHook('onReady', async () => {
-    if (!route.code) app.log.warn({ reason: route.reason }, 'decision fast path off');
-  });
+  route.onOff = (reason) => app.log.warn({ reason }, 'decision fast path off');
   installFastPath(
     app.server,
     createDecisionFastPath({
