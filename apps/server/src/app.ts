@@ -225,14 +225,17 @@ export async function createApp(given: AppDeps, options: AppOptions = {}): Promi
   billings.set(app, billing);
   app.addHook('onReady', async () => billing.start());
   app.addHook('preClose', async () => billing.stop());
+  // The lean paths in front of Fastify (decisions, pixels) answer with the same headers and count in the same metrics.
+  const fastPathHttp = { answerHeaders: securityHeaders, metrics, trustProxy };
   const serving = await registerServing(app, deps, {
     now,
     onDecision: tracking.onDecision,
     billingGate: billing.gate,
+    http: fastPathHttp,
   });
   servings.set(app, serving);
   // Tracking endpoints, conversions, batch ingestion; memories rebuilt from the log before they answer.
-  await tracking.register(app, serving, { answerHeaders: securityHeaders, metrics, trustProxy });
+  await tracking.register(app, serving, fastPathHttp);
   // Raw event export (NDJSON) reads the same log.
   await app.register(asPlugin(eventExportRoutes(tracking.log), deps), { prefix: API_PREFIX });
   // Rollups: the consumer follows the event log into the hourly report rows. One per deployment (config

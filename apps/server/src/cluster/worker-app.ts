@@ -153,17 +153,20 @@ export async function createWorkerApp(options: WorkerAppOptions): Promise<App> {
   gateTimer.unref();
   app.addHook('preClose', async () => clearInterval(gateTimer));
 
+  // The lean paths in front of Fastify (decisions, pixels) answer with the same headers and count in the same metrics.
+  const fastPathHttp = {
+    answerHeaders: { [WORKER_HEADER]: workerId, ...securityHeaders },
+    metrics,
+    trustProxy: config.trustProxy ?? CONFIG_DEFAULTS.trustProxy,
+  };
   const serving = await registerServing(app, deps, {
     now,
     onDecision: tracking.onDecision,
     billingGate,
+    http: fastPathHttp,
     ...(config.redisUrl ? {} : { caps: new RpcFrequencyCapStore(rpc), leases: new RpcBudgetLeaseStore(rpc) }),
   });
-  await tracking.register(app, serving, {
-    answerHeaders: { [WORKER_HEADER]: workerId, ...securityHeaders },
-    metrics,
-    trustProxy: config.trustProxy ?? CONFIG_DEFAULTS.trustProxy,
-  });
+  await tracking.register(app, serving, fastPathHttp);
   // The primary's delivery report shows the pacing of the workers, whose controllers do the serving.
   rpc.serve({ 'pacing.views': () => serving.pacing.views() });
   app.addHook('onClose', async () => forwarder.close());

@@ -10,8 +10,9 @@ import type { App } from '../deps.ts';
 import { principalOf } from '../http/auth/guards.ts';
 import { MarqueeError } from '../http/errors.ts';
 import { AUTHENTICATED, PUBLIC } from '../http/schemas.ts';
+import type { DecisionRouteHolder } from './decision-fast-path.ts';
 import { DecisionRequest, DecisionResponse } from './decision-schemas.ts';
-import type { DecisionService } from './decision-service.ts';
+import type { DecisionBody, DecisionOutcome, DecisionService } from './decision-service.ts';
 import { renderDemoPage } from './demo-page.ts';
 import type { ServingState } from './serving-state.ts';
 import { buildEmptyVast, buildVast } from './vast.ts';
@@ -23,6 +24,43 @@ export interface ServingRouteDeps {
   readonly service: DecisionService;
   readonly state: ServingState;
   readonly publicUrl: string;
+  /** Given the decision route's compiled validator and serializers once the app is ready (decision-fast-path.ts). */
+  readonly decisionRoute?: DecisionRouteHolder;
+}
+
+export const DECISION_PATH = '/v1/decisions';
+
+/** The body parser of text/plain decision requests (the web tag's): JSON, or MQ_ERR_MALFORMED_JSON. */
+export function parseTextPlainJson(
+  _req: unknown,
+  body: string,
+  done: (err: Error | null, value: unknown) => void,
+): void {
+  let value: unknown;
+  try {
+    value = JSON.parse(body);
+  } catch {
+    done(new MarqueeError('MQ_ERR_MALFORMED_JSON'), undefined);
+    return;
+  }
+  done(null, value);
+}
+
+/** The public decision route's handler (also the fast path's): explain is refused here, the rest decided. */
+export function publicDecision(
+  service: DecisionService,
+  body: DecisionBody,
+  ip: string | undefined,
+  userAgent: string | undefined,
+): Promise<DecisionOutcome> {
+  if (body.explain) {
+    return Promise.reject(
+      new MarqueeError('MQ_ERR_VALIDATION', 'explain is available to signed-in users at /api/v1/decisions/explain', [
+        { path: '/explain', message: 'use POST /api/v1/decisions/explain', code: 'not_here' },
+      ]),
+    );
+  }
+  return service.decide(body, { ip, userAgent });
 }
 
 const TAG_SOURCE = readFileSync(join(import.meta.dirname, 'tag', 'marquee.js'), 'utf8');
@@ -30,20 +68,22 @@ const TAG_SOURCE = readFileSync(join(import.meta.dirname, 'tag', 'marquee.js'), 
 export function servingRoutes(deps: ServingRouteDeps) {
   return async (app: App): Promise<void> => {
     // The tag posts its JSON as text/plain: a CORS "simple request", so browsers send no preflight.
-    app.addContentTypeParser(
-      'text/plain',
-      { parseAs: 'string', bodyLimit: DECISION_BODY_LIMIT },
-      (_req, body, done) => {
-        try {
-          done(null, JSON.parse(body as string));
-        } catch {
-          done(new MarqueeError('MQ_ERR_MALFORMED_JSON'), undefined);
-        }
-      },
+    app.addContentTypeParser('text/plain', { parseAs: 'string', bodyLimit: DECISION_BODY_LIMIT }, (req, body, done) =>
+      parseTextPlainJson(req, body as string, done),
     );
 
+    // The decision route's options as Fastify compiles them (after the app's onRoute hooks): the fast path
+    // compiles the same schemas with the same compilers once the app is ready.
+    const decisionRoute = deps.decisionRoute;
+    if (decisionRoute) {
+      app.addHook('onRoute', (route) => {
+        if (route.method === 'POST' && route.url === DECISION_PATH) decisionRoute.routeOptions = route;
+      });
+      app.addHook('onReady', async () => decisionRoute.compile(app));
+    }
+
     app.post(
-      '/v1/decisions',
+      DECISION_PATH,
       {
         bodyLimit: DECISION_BODY_LIMIT,
         config: { rateLimit: false },
@@ -61,17 +101,7 @@ export function servingRoutes(deps: ServingRouteDeps) {
         },
       },
       async (request, reply) => {
-        if (request.body.explain) {
-          throw new MarqueeError(
-            'MQ_ERR_VALIDATION',
-            'explain is available to signed-in users at /api/v1/decisions/explain',
-            [{ path: '/explain', message: 'use POST /api/v1/decisions/explain', code: 'not_here' }],
-          );
-        }
-        const outcome = await deps.service.decide(request.body, {
-          ip: request.ip,
-          userAgent: request.headers['user-agent'],
-        });
+        const outcome = await publicDecision(deps.service, request.body, request.ip, request.headers['user-agent']);
         reply.header('cache-control', 'no-store');
         return outcome;
       },

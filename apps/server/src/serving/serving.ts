@@ -17,7 +17,9 @@ import { UrlSigner } from '@marquee/tracking';
 import { withBillingStop } from '../billing/billing-stop-gate.ts';
 import { CONFIG_DEFAULTS } from '../config.ts';
 import type { App, AppDeps } from '../deps.ts';
+import type { FastPathHttp } from '../http/fast-path.ts';
 import { PacingRuntime } from '../pacing/pacing-runtime.ts';
+import { DecisionRouteHolder, installDecisionFastPath } from './decision-fast-path.ts';
 import { DecisionService, type DecisionServiceDeps } from './decision-service.ts';
 import { servingRoutes } from './serving-routes.ts';
 import { createServingState, type ServingState } from './serving-state.ts';
@@ -48,6 +50,11 @@ export interface ServingOptions {
   readonly leases?: BudgetLeaseStore;
   /** BILLING HOOK: advertisers whose prepaid funds and credit are exhausted get no delivery (docs/billing.md). */
   readonly billingGate?: BillingGate;
+  /**
+   * With it, `POST /v1/decisions` is also served by the lean path in front of Fastify (decision-fast-path.ts),
+   * which needs the headers every answer of the app carries and the app's request metrics.
+   */
+  readonly http?: FastPathHttp;
 }
 
 export async function registerServing(app: App, deps: AppDeps, options: ServingOptions = {}): Promise<Serving> {
@@ -118,7 +125,9 @@ export async function registerServing(app: App, deps: AppDeps, options: ServingO
       options.onDecision?.(record);
     },
   });
-  await app.register(servingRoutes({ service, state, publicUrl: config.publicUrl }));
+  const decisionRoute = new DecisionRouteHolder();
+  await app.register(servingRoutes({ service, state, publicUrl: config.publicUrl, decisionRoute }));
+  if (options.http) installDecisionFastPath(app, service, options.http, decisionRoute);
   app.addHook('onReady', async () => {
     // Tracking has replayed today's spend from its log by now: reconcile the leases with it, then go live.
     await budgets.start();

@@ -12,13 +12,15 @@
  * registered: they are documented in the OpenAPI spec, serve `app.inject`, POST beacons, clicks and every case
  * handed over.
  */
-import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { FastifyBaseLogger } from 'fastify';
+import { type FastPath, levelEnabled, PUBLIC_CORS, requestLog } from '../http/fast-path.ts';
 import type { HttpMetrics } from '../http/metrics.ts';
 import { genRequestId, REQUEST_ID_HEADER } from '../http/request-id.ts';
 import { PIXEL_GIF, PIXEL_GIF_HEADERS } from './tracking-routes.ts';
 import type { TokenKind, TrackingService } from './tracking-service.ts';
+
+export { type FastPath, fastPathTaken, installFastPath } from '../http/fast-path.ts';
 
 export interface PixelFastPathOptions {
   readonly service: TrackingService;
@@ -31,15 +33,6 @@ export interface PixelFastPathOptions {
   readonly closing: () => boolean;
 }
 
-type Handler = (req: IncomingMessage, res: ServerResponse) => void;
-/**
- * Handles the request and returns true, or returns false without touching it (then `next`, Fastify, serves
- * it). A request taken may still be handed to `next` later, before anything was written.
- */
-export type FastPath = (req: IncomingMessage, res: ServerResponse, next: Handler) => boolean;
-
-/** Same as the CORS headers of public paths (http/public-cors.ts). */
-const PUBLIC_CORS = { 'access-control-allow-origin': '*', vary: 'Origin' };
 /** Longest token taken here; longer ones go to Fastify (its maxParamLength is 8192: 414 beyond). */
 const MAX_TOKEN = 8000;
 
@@ -132,7 +125,7 @@ export function createPixelFastPath(options: PixelFastPathOptions): FastPath {
     const ua = req.headers['user-agent'];
     const token = url.slice(start, end);
     const id = genRequestId(req);
-    const log = infoEnabled(logger) ? requestLog(logger, id, req, url) : undefined;
+    const log = levelEnabled(logger, 'info') ? requestLog(logger, id, req, url) : undefined;
     const ip = socket.remoteAddress as string; // what Fastify's request.ip is without a trusted proxy
     service.trackTokenThen(
       route.kind,
@@ -157,66 +150,4 @@ export function createPixelFastPath(options: PixelFastPathOptions): FastPath {
     );
     return true;
   };
-}
-
-/** pino's level check (Fastify's logger type does not declare it); unknown loggers always log. */
-function infoEnabled(logger: FastifyBaseLogger): boolean {
-  const l = logger as unknown as { isLevelEnabled?: (level: string) => boolean };
-  return typeof l.isLevelEnabled === 'function' ? l.isLevelEnabled('info') : true;
-}
-
-/** The request log lines Fastify writes (at info): a child logger with the request id, `incoming request`. */
-function requestLog(logger: FastifyBaseLogger, id: string, req: IncomingMessage, url: string): FastifyBaseLogger {
-  const log = logger.child({ requestId: id });
-  const host = req.headers.host;
-  log.info(
-    {
-      req: {
-        method: 'GET',
-        url,
-        headers: req.headers,
-        host,
-        ip: req.socket.remoteAddress,
-        socket: req.socket,
-      },
-    },
-    'incoming request',
-  );
-  return log;
-}
-
-const served = new WeakMap<Server, { n: number }>();
-/** How many requests the fast path of this server took (tests: proof that it answered, not Fastify). */
-export function fastPathTaken(server: Server): number {
-  return served.get(server)?.n ?? 0;
-}
-
-/**
- * Puts `fastPath` in front of the server's request listeners (Fastify's handler, or a cluster worker's
- * forwarder in front of it): a request it does not take goes to them unchanged.
- */
-export function installFastPath(server: Server, fastPath: FastPath): void {
-  const listeners = server.listeners('request') as Handler[];
-  const rest: Handler = (req, res) => {
-    for (const l of listeners) l.call(server, req, res);
-  };
-  const taken = { n: 0 };
-  served.set(server, taken);
-  server.removeAllListeners('request');
-  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
-    let took: boolean;
-    try {
-      took = fastPath(req, res, rest);
-    } catch {
-      // A throw here would escape the server's 'request' event and end the process. Unanswered, the request goes
-      // to Fastify, which serves it from the start (a hit counted twice is deduplicated) and answers any error.
-      took = false;
-      if (res.headersSent) {
-        res.destroy();
-        return;
-      }
-    }
-    if (took) taken.n++;
-    else rest(req, res);
-  });
 }

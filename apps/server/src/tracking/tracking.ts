@@ -9,7 +9,7 @@ import type { FastifyBaseLogger } from 'fastify';
 import { Counter, type Registry } from 'prom-client';
 import { CONFIG_DEFAULTS, type Config } from '../config.ts';
 import type { App, AppDeps } from '../deps.ts';
-import type { HttpMetrics } from '../http/metrics.ts';
+import { type FastPathHttp, fastifyClosing, installFastPath } from '../http/fast-path.ts';
 import type { DecisionRecord } from '../serving/decision-service.ts';
 import type { Serving } from '../serving/serving.ts';
 import { AttributionIndex } from './attribution-index.ts';
@@ -17,7 +17,7 @@ import { batchRoutes } from './batch-routes.ts';
 import type { Deduplicator } from './deduplicator.ts';
 import { InMemoryDeduplicator } from './in-memory-deduplicator.ts';
 import { openEventLog } from './open-event-log.ts';
-import { createPixelFastPath, installFastPath } from './pixel-fast-path.ts';
+import { createPixelFastPath } from './pixel-fast-path.ts';
 import { postbackSecretRoutes } from './postback-secret-routes.ts';
 import { RedisDeduplicator } from './redis-deduplicator.ts';
 import { replayTail } from './replay-tail.ts';
@@ -48,15 +48,9 @@ export interface Tracking {
   register(app: App, serving: Serving, http?: FastPathHttp): Promise<void>;
 }
 
-export interface FastPathHttp {
-  /** Set by the app's onRequest hook on every answer besides the request id and CORS (security headers, ...). */
-  readonly answerHeaders: Readonly<Record<string, string>>;
-  readonly metrics: HttpMetrics;
-  /** The app's trustProxy option: any value but false leaves the pixels to Fastify (its address rules). */
-  readonly trustProxy: unknown;
-}
-
 const DAY_MS = 24 * 3600 * 1000;
+
+export type { FastPathHttp } from '../http/fast-path.ts';
 
 export async function createTracking(deps: AppDeps, options: TrackingOptions = {}): Promise<Tracking> {
   const { config, logger } = deps;
@@ -158,11 +152,8 @@ export async function createTracking(deps: AppDeps, options: TrackingOptions = {
  */
 function installPixelFastPath(app: App, service: TrackingService, http: FastPathHttp): void {
   if (http.trustProxy !== false) return;
-  // Fastify's own "closing" flag (set as close() starts, before the preClose hooks): from then on Fastify
-  // refuses new requests with 503, and the fast path hands them to it.
-  const kState = Object.getOwnPropertySymbols(app).find((s) => s.description === 'fastify.state');
-  const state = kState ? (app as unknown as Record<symbol, { closing?: boolean } | undefined>)[kState] : undefined;
-  if (!state || typeof state.closing !== 'boolean') {
+  const closing = fastifyClosing(app);
+  if (!closing) {
     app.log.warn('pixel fast path off: Fastify state not readable');
     return;
   }
@@ -173,7 +164,7 @@ function installPixelFastPath(app: App, service: TrackingService, http: FastPath
       answerHeaders: http.answerHeaders,
       metrics: http.metrics,
       logger: app.log,
-      closing: () => state.closing === true,
+      closing,
     }),
   );
 }
