@@ -15,6 +15,11 @@ const BENCHES: Record<string, { file: string; what: string; node?: string[] }> =
     file: 'snapshot-update.ts',
     what: 'CPU per single-change snapshot update vs a full rebuild (args: line items, updates)',
   },
+  'snapshot-latency': {
+    file: 'snapshot-latency.ts',
+    what: 'decision p99 through the serving state while it updates, merges and compacts (BENCH_BASE_ROOT: A/B)',
+    node: ['--expose-gc'],
+  },
   'decisions-http': { file: 'decisions-http.ts', what: 'POST /v1/decisions vs a bare node:http server: peak, p99' },
   cluster: {
     file: 'cluster.ts',

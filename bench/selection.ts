@@ -81,8 +81,8 @@ function cappedCandidatesCount(r: DecisionRequest, s: ServingSnapshot): number {
  */
 const EDIT_MS = Number(process.env.BENCH_EDIT_SECONDS ?? 3) * 1000;
 
-/** Slice of a sliced rebuild (the server's is 10 ms: serving-state.ts). */
-const SLICE_MS = Number(process.env.BENCH_SLICE_MS ?? 10);
+/** Slice of a sliced rebuild (the server's is 4 ms since 2026-11-27 23:00, 10 before: serving-state.ts). */
+const SLICE_MS = Number(process.env.BENCH_SLICE_MS ?? 4);
 
 /**
  * Open-loop serving in one thread: request k arrives at t0 + k / perSec; whenever the loop gets the

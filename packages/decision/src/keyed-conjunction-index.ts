@@ -41,8 +41,11 @@ const SELECTIVITY: Readonly<Record<string, number>> = {
   __fit: 0.5,
 };
 const KV_SELECTIVITY = 0.1;
-/** A stepped build yields after about this many inputs or entries (STEP_MASK + 1), or trivial loop turns. */
-const STEP_MASK = 511;
+/**
+ * A stepped build yields after about this many inputs or entries (STEP_MASK + 1), or trivial loop turns
+ * (STEP_MASK_FAST + 1): a millisecond or two of CPU per step at most.
+ */
+const STEP_MASK = 127;
 const STEP_MASK_FAST = 16383;
 
 function prior(attr: string): number {

@@ -16,6 +16,7 @@ import {
   runToEnd,
   type ServingSnapshot,
   updateSnapshot,
+  updateSteps,
 } from './serving-snapshot.ts';
 
 const NOW = Date.parse('2026-03-02T12:00:00Z');
@@ -185,7 +186,12 @@ function explained(s: ServingSnapshot) {
 
 /** The update as a server applies it with a delta bound of `maxDelta`: incremental, or past the bound a full rebuild (the compaction). */
 function update(s: ServingSnapshot, changes: Change[], maxDelta: number): ServingSnapshot {
-  return updateSnapshot(s, changes, 0, maxDelta) ?? runToEnd(rebuildSteps(s, changes));
+  // Odd sequence numbers take the stepped update (the server's): it must build the same snapshot.
+  const incremental =
+    changes[0]!.seq % 2 === 1
+      ? runToEnd(updateSteps(s, changes, 0, maxDelta))
+      : updateSnapshot(s, changes, 0, maxDelta);
+  return incremental ?? runToEnd(rebuildSteps(s, changes));
 }
 
 /** One random change to the snapshot's entities, as the management API makes them (nothing is deleted). */
@@ -333,6 +339,54 @@ describe('incremental updates (base shared, delta per snapshot)', () => {
     for (const x of [paused, moved, chained]) expect(explained(x)).toEqual(explained(rebuilt(x)));
     expect(explained(moved)).toEqual(explained(rebuilt(moved))); // after the chained update too
     expect(explained(s0)).toEqual(before);
+  });
+});
+
+describe('updateSteps (the update in steps, as the server runs it in slices)', () => {
+  /** Runs the steps to their end: the result and how many times they yielded. */
+  function run(steps: Generator<void, ServingSnapshot | undefined, void>, onYield?: () => void) {
+    let yields = 0;
+    for (;;) {
+      const r = steps.next();
+      if (r.done) return { value: r.value, yields };
+      yields++;
+      onYield?.();
+    }
+  }
+
+  it('spreads a bulk change and a merge of the delta levels over steps; a single change is one step; same snapshots', () => {
+    const saved = DELTA_LEVELS.recentItems;
+    DELTA_LEVELS.recentItems = 4;
+    try {
+      const s0 = buildServingSnapshot(initial());
+      const before = explained(s0);
+      // A bulk change of 300 line items (a step is about 128): the snapshot being served meanwhile is untouched.
+      const bulk = Array.from({ length: 300 }, (_, i) => f.change(2 + i, 'lineItem', lineItemN(100 + i, i % 4)));
+      let checked = 0;
+      const { value: afterBulk, yields } = run(updateSteps(s0, bulk), () => {
+        if (checked++ < 3) expect(explained(s0)).toEqual(before);
+      });
+      expect(yields).toBeGreaterThan(2);
+      expect(explained(afterBulk!)).toEqual(explained(updateSnapshot(s0, bulk)!));
+      expect(explained(afterBulk!)).toEqual(explained(rebuilt(afterBulk!)));
+      expect(explained(s0)).toEqual(before);
+      // Single changes: no yield (one slice in the server) unless the update merges the delta levels.
+      let s = afterBulk!;
+      let seq = 301;
+      let merges = 0;
+      for (let k = 0; k < 12; k++) {
+        const { value, yields: n } = run(updateSteps(s, [f.change(++seq, 'lineItem', lineItemN(k, 5 + k))]));
+        const merged = value!.layers.older !== s.layers.older;
+        if (merged) merges++;
+        expect(n > 0).toBe(merged);
+        s = value!;
+        expect(explained(s)).toEqual(explained(rebuilt(s)));
+        expect(decisions(s)).toEqual(decisions(rebuilt(s)));
+      }
+      expect(merges).toBeGreaterThan(1);
+    } finally {
+      DELTA_LEVELS.recentItems = saved;
+    }
   });
 });
 

@@ -270,9 +270,24 @@ export function updateSnapshot(
   nowMs = 0,
   maxDeltaItems = MAX_DELTA_ITEMS,
 ): ServingSnapshot | undefined {
+  return runToEnd(updateSteps(snapshot, changes, nowMs, maxDeltaItems));
+}
+
+/**
+ * updateSnapshot() as steps of bounded work (about STEP_MASK + 1 line items or index inputs each), for a
+ * server that yields to the event loop between them (runInSlices): a single change is one step, a merge of
+ * the delta index's levels (up to MAX_DELTA_ITEMS items) or a bulk change of hundreds of line items is
+ * spread over many, so no one synchronous stretch grows with the delta or the change.
+ */
+export function* updateSteps(
+  snapshot: ServingSnapshot,
+  changes: readonly Change[],
+  nowMs = 0,
+  maxDeltaItems = MAX_DELTA_ITEMS,
+): Generator<void, ServingSnapshot | undefined, void> {
   const source = sourceWith(snapshot.source, changes);
   if (source === snapshot.source) return snapshot;
-  return applyIncrementally(snapshot, changes, source, nowMs, maxDeltaItems);
+  return yield* applyIncrementally(snapshot, changes, source, nowMs, maxDeltaItems);
 }
 
 /**
@@ -310,8 +325,15 @@ export function* rebuildSteps(
   );
 }
 
-/** Work between two yields of a stepped build: about this many line items (STEP_MASK + 1). */
-const STEP_MASK = 511;
+/**
+ * Work between two yields of a stepped build or update: about this many line items (STEP_MASK + 1), a
+ * millisecond or two of CPU (was 512: 3-6 ms per step at 100k on the shared VM, a floor under the slices).
+ */
+const STEP_MASK = 127;
+/** The same for line items compiled anew (the compile cache misses for a changed line item). */
+const COMPILE_STEP_MASK = 15;
+/** The same for trivial loop turns (a load and a store or two). */
+const STEP_MASK_FAST = 4095;
 
 /** Runs stepped work to its end, synchronously. */
 export function runToEnd<T>(steps: Generator<void, T, void>): T {
@@ -543,11 +565,19 @@ function* buildSteps(
     lineItemById.set(li.id, r.sli);
   }
   const bounds = new Float64Array(lineItems.length);
-  for (const sli of lineItems) bounds[sli.idx] = rankBound(sli, predictor);
+  for (const sli of lineItems) {
+    bounds[sli.idx] = rankBound(sli, predictor);
+    if ((sli.idx & STEP_MASK_FAST) === STEP_MASK_FAST) yield;
+  }
   yield;
   const index = yield* buildIndexSteps(indexKind, inputs, lineItems.length, bounds);
   yield;
-  const capped = cappedInputs(inputs, lineItems);
+  const capped: IndexInput[] = [];
+  for (let k = 0; k < inputs.length; k++) {
+    const inp = inputs[k]!;
+    if (lineItems[inp.item]!.frequencyCaps.length > 0) capped.push(inp);
+    if ((k & STEP_MASK_FAST) === STEP_MASK_FAST) yield;
+  }
   yield;
   const cappedIndex = yield* buildIndexSteps(indexKind, capped, lineItems.length);
   yield;
@@ -683,13 +713,13 @@ export const MAX_DELTA_ITEMS = 2_000;
  * get a layer over the shared ones (OverlayMap). Returns undefined when a full rebuild is due (the
  * delta would pass maxDeltaItems): that rebuild is the compaction, O(network).
  */
-function applyIncrementally(
+function* applyIncrementally(
   snapshot: ServingSnapshot,
   changes: readonly Change[],
   source: SourceEntities,
   nowMs: number,
   maxDeltaItems: number,
-): ServingSnapshot | undefined {
+): Generator<void, ServingSnapshot | undefined, void> {
   const { maps } = source;
   const touched = new Set<string>();
   const creatives: string[] = [];
@@ -748,7 +778,10 @@ function applyIncrementally(
   const byIdDeletes: string[] = [];
   const excludedSets: [string, RejectReason][] = [];
   const newInputs: IndexInput[] = [];
+  let work = 0;
   for (const id of touched) {
+    // A changed line item is a new object: compiled anew (DNF, matcher), ~10x a cached one: smaller steps.
+    if ((++work & COMPILE_STEP_MASK) === 0) yield;
     const prev = snapshot.lineItemById.get(id);
     if (prev) {
       killed.push(prev.idx);
@@ -784,11 +817,13 @@ function applyIncrementally(
   let olderCount = older?.count ?? 0;
   let recentInputs = deltaInputs.filter((inp) => inp.item >= olderCount);
   if (recentInputs.length > DELTA_LEVELS.recentItems) {
-    older = deltaLevel(snapshot, deltaInputs, deltaItems, 0, deltaItems.length);
+    yield;
+    older = yield* deltaLevel(snapshot, deltaInputs, deltaItems, 0, deltaItems.length);
+    yield;
     olderCount = deltaItems.length;
     recentInputs = [];
   }
-  const recent = deltaLevel(
+  const recent = yield* deltaLevel(
     snapshot,
     olderCount === 0 ? recentInputs : recentInputs.map((inp) => ({ ...inp, item: inp.item - olderCount })),
     deltaItems,
@@ -848,21 +883,19 @@ export const DELTA_LEVELS = { recentItems: 32 };
  * The index and capped index of delta positions [from, to) (`inputs` numbered from `from`, live
  * items only): a level of the delta index.
  */
-function deltaLevel(
+function* deltaLevel(
   snapshot: ServingSnapshot,
   inputs: readonly IndexInput[],
   deltaItems: readonly ServingLineItem[],
   from: number,
   to: number,
-): { index: ConjunctionIndex; capped: ConjunctionIndex; count: number } {
+): Generator<void, { index: ConjunctionIndex; capped: ConjunctionIndex; count: number }, void> {
   const bounds = new Float64Array(to - from);
   for (let i = from; i < to; i++) bounds[i - from] = rankBound(deltaItems[i]!, snapshot.predictor);
   const items = from === 0 ? deltaItems : deltaItems.slice(from, to);
-  return {
-    index: runToEnd(buildIndexSteps(snapshot.indexKind, inputs, to - from, bounds)),
-    capped: runToEnd(buildIndexSteps(snapshot.indexKind, cappedInputs(inputs, items), to - from)),
-    count: to,
-  };
+  const index = yield* buildIndexSteps(snapshot.indexKind, inputs, to - from, bounds);
+  const capped = yield* buildIndexSteps(snapshot.indexKind, cappedInputs(inputs, items), to - from);
+  return { index, capped, count: to };
 }
 
 /**

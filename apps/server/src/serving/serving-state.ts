@@ -11,7 +11,7 @@ import {
   rebuildSteps,
   runInSlices,
   type ServingSnapshot,
-  updateSnapshot,
+  updateSteps,
 } from '@marquee/decision';
 import type { AssetStore, Change, ChangeFeed } from '@marquee/store';
 import type { FastifyBaseLogger } from 'fastify';
@@ -49,8 +49,18 @@ export interface ServingStateOptions {
   readonly predictor?: RatePredictor;
 }
 
-/** Longest synchronous stretch of a sliced rebuild (a step can overrun it by one step's work). */
-const SLICE_MS = 10;
+/**
+ * Longest synchronous stretch of a sliced update or rebuild (a step can overrun it by one step's work, a
+ * millisecond or two, or by a garbage collection). Was 10 ms: a request arriving during a slice waits for it.
+ */
+const SLICE_MS = 4;
+
+/** A compaction: a full rebuild started at t0; the changes applied since; its result once built. */
+interface Compaction {
+  readonly since: Change[];
+  readonly t0: number;
+  fresh?: ServingSnapshot;
+}
 
 export async function createServingState(options: ServingStateOptions): Promise<ServingState> {
   const now = options.now ?? Date.now;
@@ -81,36 +91,54 @@ export async function createServingState(options: ServingStateOptions): Promise<
 
   let flushing = false;
   let stopped = false;
-  // An update is incremental (updateSnapshot: milliseconds, in proportion to the change); a change too
-  // large for the delta layer, and the periodic compaction of that layer, are full rebuilds run in slices
-  // of SLICE_MS between which requests are served (runInSlices). The next update still waits a few times
-  // as long as the last synchronous stretch took (at most a second), so a stream of edits cannot starve requests.
+  // An update is incremental (updateSteps: in proportion to the change), run in slices of SLICE_MS like
+  // everything below (runInSlices: a single change is one slice; a merge of the delta index's levels or a
+  // bulk change of hundreds of line items spreads over several, requests served between them). A change too
+  // large for the delta layer, and the periodic compaction of that layer, are full rebuilds, sliced the same
+  // way. The next update still waits a few times as long as the last synchronous stretch took (at most a
+  // second), so a stream of edits cannot starve requests.
   let lastRebuildMs = 0;
   // The compaction in progress: a full rebuild in slices while updates go on incrementally; the changes
-  // applied meanwhile (`since`) are replayed on its result. A large rebuild cancels it.
-  let compaction: { since: Change[] } | undefined;
+  // applied meanwhile (`since`) are replayed on its result (`fresh`) by the next flush, so that `current`
+  // only ever changes inside a flush (one at a time). A large rebuild cancels it.
+  let compaction: Compaction | undefined;
   const compact = () => {
     if (compaction || stopped) return;
-    const job = { since: [] as Change[] };
+    const job: Compaction = { since: [], t0: performance.now() };
     compaction = job;
-    const t0 = performance.now();
     runInSlices(rebuildSteps(current, [], now()), SLICE_MS).then(
       (fresh) => {
         if (compaction !== job || stopped) return;
-        compaction = undefined;
-        const next = updateSnapshot(fresh, job.since, now(), maxDelta);
-        if (next) current = next;
-        // The updates replayed may have filled the new delta layer already.
-        if (current.lineItems.length - current.layers.baseItems > compactAt) setImmediate(compact);
-        options.logger.debug(
-          { seq: current.seq, lineItems: current.lineItems.length, ms: Math.round(performance.now() - t0) },
-          'serving snapshot compacted',
-        );
+        job.fresh = fresh;
+        timer ??= setTimeout(flush, 0);
       },
       (err) => {
         if (compaction === job) compaction = undefined;
         options.logger.error({ err }, 'serving snapshot compaction failed');
       },
+    );
+  };
+  /** The longest slice of stepped work, recorded for the pacing of the next update. */
+  const sliced = async <T>(steps: Generator<void, T, void>): Promise<T> => {
+    let longest = 0;
+    const value = await runInSlices(steps, SLICE_MS, (ms) => {
+      longest = Math.max(longest, ms);
+    });
+    lastRebuildMs = longest;
+    return value;
+  };
+  /** Swaps in a finished compaction, with the changes applied since it started replayed on it (sliced). */
+  const installCompaction = async () => {
+    const job = compaction;
+    if (!job?.fresh) return;
+    compaction = undefined;
+    const next = await sliced(updateSteps(job.fresh, job.since, now(), maxDelta));
+    // Undefined: what changed meanwhile does not fit a delta layer; `current` (complete) stays, and the
+    // check below starts another compaction from it.
+    if (next) current = next;
+    options.logger.debug(
+      { seq: current.seq, lineItems: current.lineItems.length, ms: Math.round(performance.now() - job.t0) },
+      'serving snapshot compacted',
     );
   };
   const nextDelay = () => Math.min(1000, Math.max(coalesceMs, 4 * lastRebuildMs));
@@ -119,9 +147,21 @@ export async function createServingState(options: ServingStateOptions): Promise<
     if (flushing || stopped) return;
     const batch = pending;
     pending = [];
-    if (batch.length === 0) return;
+    if (batch.length === 0 && !compaction?.fresh) return;
     flushing = true;
     const t0 = performance.now();
+    try {
+      await installCompaction();
+      // The replay may have filled the new delta layer already.
+      if (current.lineItems.length - current.layers.baseItems > compactAt) compact();
+    } catch (err) {
+      options.logger.error({ err }, 'serving snapshot compaction failed');
+    }
+    if (batch.length === 0) {
+      flushing = false;
+      if (pending.length > 0) timer ??= setTimeout(flush, nextDelay());
+      return;
+    }
     try {
       await resolveAssets(batch.filter((c) => c.kind === 'creative').map((c) => c.entity));
     } catch (err) {
@@ -133,21 +173,15 @@ export async function createServingState(options: ServingStateOptions): Promise<
       return;
     }
     try {
-      const t1 = performance.now();
-      const next = updateSnapshot(current, batch, now(), maxDelta);
+      const next = await sliced(updateSteps(current, batch, now(), maxDelta));
       if (next) {
         current = next;
-        lastRebuildMs = performance.now() - t1;
         compaction?.since.push(...batch);
         if (current.lineItems.length - current.layers.baseItems > compactAt) compact();
       } else {
         // Too large for the delta layer: rebuild in slices; serving goes on from the current snapshot.
         compaction = undefined;
-        let longest = 0;
-        current = await runInSlices(rebuildSteps(current, batch, now()), SLICE_MS, (ms) => {
-          longest = Math.max(longest, ms);
-        });
-        lastRebuildMs = longest;
+        current = await sliced(rebuildSteps(current, batch, now()));
       }
     } catch (err) {
       // A change the serving side cannot apply must not stop serving: keep the last good snapshot.
@@ -155,7 +189,7 @@ export async function createServingState(options: ServingStateOptions): Promise<
       return;
     } finally {
       flushing = false;
-      if (pending.length > 0) timer ??= setTimeout(flush, nextDelay());
+      if (pending.length > 0 || compaction?.fresh) timer ??= setTimeout(flush, nextDelay());
     }
     options.logger.debug(
       { seq: current.seq, changes: batch.length, ms: Math.round(performance.now() - t0) },
