@@ -6,15 +6,14 @@
  * does not take (other content types, empty, chunked or oversized bodies, query strings) reaches Fastify.
  */
 import { request } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
 import { mulberry32 } from '@marquee/decision';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { metricsOf, servingOf } from '../app.ts';
 import { fastPathTaken } from '../http/fast-path.ts';
-import { createTestApp, type TestApp } from '../testing/test-app.ts';
-import { seedWorld, testClock, type World } from '../tracking/tracking-world.ts';
+import type { TestApp } from '../testing/test-app.ts';
+import { listeningWorld, testClock, type World } from '../tracking/tracking-world.ts';
 import { DecisionRouteHolder } from './decision-fast-path.ts';
 import { DECISION_BODY_LIMIT } from './serving-routes.ts';
 
@@ -81,12 +80,7 @@ describe('decision fast path', () => {
   const clock = testClock();
 
   beforeAll(async () => {
-    t = await createTestApp({ now: clock.now, logger: logs.logger });
-    w = await seedWorld(t.store);
-    const { seq } = await t.store.feed.loadSnapshot();
-    expect(await servingOf(t.app).state.waitFor(seq)).toBe(true);
-    await t.app.listen({ port: 0, host: '127.0.0.1' });
-    port = (t.app.server.address() as AddressInfo).port;
+    ({ t, w, port } = await listeningWorld({ now: clock.now, logger: logs.logger }));
   });
   afterAll(async () => {
     await t?.close();

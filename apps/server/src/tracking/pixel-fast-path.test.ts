@@ -8,11 +8,11 @@ import { createServer, request } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { mulberry32 } from '@marquee/decision';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { servingOf, trackingOf } from '../app.ts';
-import { createTestApp, type TestApp } from '../testing/test-app.ts';
+import { trackingOf } from '../app.ts';
+import type { TestApp } from '../testing/test-app.ts';
 import { fastPathTaken, installFastPath } from './pixel-fast-path.ts';
 import { PIXEL_GIF } from './tracking-routes.ts';
-import { decide, pathOf, readAll, seedWorld, T0, testClock, type World } from './tracking-world.ts';
+import { decide, listeningWorld, pathOf, readAll, T0, testClock, type World } from './tracking-world.ts';
 
 const DAY = 24 * 3_600_000;
 const UA = 'pixel-fast-path-test/1.0';
@@ -44,12 +44,7 @@ describe('pixel fast path', () => {
   const clock = testClock();
 
   beforeAll(async () => {
-    t = await createTestApp({ now: clock.now });
-    w = await seedWorld(t.store);
-    const { seq } = await t.store.feed.loadSnapshot();
-    expect(await servingOf(t.app).state.waitFor(seq)).toBe(true);
-    await t.app.listen({ port: 0, host: '127.0.0.1' });
-    port = (t.app.server.address() as AddressInfo).port;
+    ({ t, w, port } = await listeningWorld({ now: clock.now }));
   });
   afterAll(async () => {
     await t?.close();

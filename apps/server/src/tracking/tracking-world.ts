@@ -3,11 +3,14 @@
  * items of two advertisers), a controllable clock, decisions through the real API and the log read back.
  */
 
+import type { AddressInfo } from 'node:net';
 import type { LineItem } from '@marquee/core';
 import { decodeEvent, type EventLog, START_POSITION, type TrackingEvent } from '@marquee/events';
 import type { Store } from '@marquee/store';
 import { fixtures } from '@marquee/store/fixtures';
+import { servingOf } from '../app.ts';
 import type { App } from '../deps.ts';
+import { createTestApp, type TestApp, type TestAppOptions } from '../testing/test-app.ts';
 
 const actor = { userId: null, label: 'test' };
 
@@ -142,4 +145,19 @@ export function testClock(start = T0) {
       now += ms;
     },
   };
+}
+
+/**
+ * A test app with the seeded world, its serving snapshot caught up with the store, listening on a free port of
+ * 127.0.0.1: what the fast-path tests need to compare answers over a real socket.
+ */
+export async function listeningWorld(
+  options: TestAppOptions = {},
+): Promise<{ readonly t: TestApp; readonly w: World; readonly port: number }> {
+  const t = await createTestApp(options);
+  const w = await seedWorld(t.store);
+  const { seq } = await t.store.feed.loadSnapshot();
+  if (!(await servingOf(t.app).state.waitFor(seq))) throw new Error('the serving snapshot did not catch up');
+  await t.app.listen({ port: 0, host: '127.0.0.1' });
+  return { t, w, port: (t.app.server.address() as AddressInfo).port };
 }
