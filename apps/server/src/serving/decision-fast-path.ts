@@ -314,31 +314,36 @@ class DecisionExchange {
       req.headers['user-agent'],
     ).then(
       (outcome) => this.answer(outcome),
-      (e: unknown) => this.fail(e, false, false),
+      (e: unknown) => this.failedHere(e),
     );
   }
 
+  /** Never throws: it runs in a promise callback, where a throw would be an unhandled rejection (the process ends). */
   private answer(outcome: unknown): void {
     let payload: string;
     try {
       const serializer = this.code.serializerFor(200);
       payload = serializer ? serializer(outcome) : JSON.stringify(outcome);
     } catch (err) {
-      this.fail(err, false, true);
+      this.failedHere(err, true);
       return;
     }
-    const h = this.shared.base.slice();
-    h[1] = this.id;
-    h.push(
-      'cache-control',
-      'no-store',
-      'content-type',
-      JSON_ANSWER,
-      'content-length',
-      String(Buffer.byteLength(payload)),
-    );
-    this.res.writeHead(200, h);
-    this.res.end(payload, () => this.finished(200));
+    try {
+      const h = this.shared.base.slice();
+      h[1] = this.id;
+      h.push(
+        'cache-control',
+        'no-store',
+        'content-type',
+        JSON_ANSWER,
+        'content-length',
+        String(Buffer.byteLength(payload)),
+      );
+      this.res.writeHead(200, h);
+      this.res.end(payload, () => this.finished(200));
+    } catch (err) {
+      this.failedHere(err);
+    }
   }
 
   /** The error handler's answer (http/error-handler.ts) to what Fastify would have raised at this step. */
@@ -362,10 +367,17 @@ class DecisionExchange {
     this.res.end(payload, () => this.finished(status));
   }
 
-  /** A throw on this path (a bug, or a validator that throws): answered as Fastify answers one, 500 and logged. */
-  private failedHere(e: unknown): void {
-    if (this.res.headersSent) this.res.destroy();
-    else this.fail(e, false, false);
+  /**
+   * A throw on this path (a bug, a validator that throws) or a failed decision: answered as Fastify answers one,
+   * 500 and logged. Never throws: if even that answer cannot be written, the connection is dropped.
+   */
+  private failedHere(e: unknown, cacheControl = false): void {
+    try {
+      if (this.res.headersSent) this.res.destroy();
+      else this.fail(e, false, cacheControl);
+    } catch {
+      this.res.destroy();
+    }
   }
 
   /** The request's logger for warn and error lines (Fastify's lazy child logger makes its child then too). */
