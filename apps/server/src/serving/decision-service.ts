@@ -83,7 +83,9 @@ export function toCoreRequest(body: DecisionBody, e: Enrichment, explain: Decisi
   const keywords = lower([...(body.keywords ?? []), ...(body.site?.keywords ?? [])]);
   let kv: Record<string, string | string[]> | undefined;
   if (body.kv) {
-    kv = {};
+    // No prototype: a key "__proto__" (JSON.parse makes it an own key; the text/plain parser does not refuse it)
+    // stays a plain key instead of replacing the object's prototype, whose keys for-in would then target.
+    kv = Object.create(null) as Record<string, string | string[]>;
     for (const [k, v] of Object.entries(body.kv)) kv[k.toLowerCase()] = v;
   }
   return {
