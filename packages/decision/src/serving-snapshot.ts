@@ -519,8 +519,18 @@ function servingLineItemOf(
 }
 
 /** The index inputs of line items with frequency caps (input item numbers are positions in `lineItems`). */
-function cappedInputs(inputs: readonly IndexInput[], lineItems: readonly ServingLineItem[]) {
-  return inputs.filter((inp) => lineItems[inp.item]!.frequencyCaps.length > 0);
+/** The inputs of frequency-capped line items (the capped index's), in steps of STEP_MASK_FAST + 1 inputs. */
+function* cappedInputs(
+  inputs: readonly IndexInput[],
+  lineItems: readonly ServingLineItem[],
+): Generator<void, IndexInput[], void> {
+  const capped: IndexInput[] = [];
+  for (let k = 0; k < inputs.length; k++) {
+    const inp = inputs[k]!;
+    if (lineItems[inp.item]!.frequencyCaps.length > 0) capped.push(inp);
+    if ((k & STEP_MASK_FAST) === STEP_MASK_FAST) yield;
+  }
+  return capped;
 }
 
 /**
@@ -572,12 +582,7 @@ function* buildSteps(
   yield;
   const index = yield* buildIndexSteps(indexKind, inputs, lineItems.length, bounds);
   yield;
-  const capped: IndexInput[] = [];
-  for (let k = 0; k < inputs.length; k++) {
-    const inp = inputs[k]!;
-    if (lineItems[inp.item]!.frequencyCaps.length > 0) capped.push(inp);
-    if ((k & STEP_MASK_FAST) === STEP_MASK_FAST) yield;
-  }
+  const capped = yield* cappedInputs(inputs, lineItems);
   yield;
   const cappedIndex = yield* buildIndexSteps(indexKind, capped, lineItems.length);
   yield;
@@ -894,7 +899,7 @@ function* deltaLevel(
   for (let i = from; i < to; i++) bounds[i - from] = rankBound(deltaItems[i]!, snapshot.predictor);
   const items = from === 0 ? deltaItems : deltaItems.slice(from, to);
   const index = yield* buildIndexSteps(snapshot.indexKind, inputs, to - from, bounds);
-  const capped = yield* buildIndexSteps(snapshot.indexKind, cappedInputs(inputs, items), to - from);
+  const capped = yield* buildIndexSteps(snapshot.indexKind, yield* cappedInputs(inputs, items), to - from);
   return { index, capped, count: to };
 }
 
